@@ -1,0 +1,77 @@
+"""Backends: one module each, looked up by name, imported only when chosen.
+
+========  ===========================================  =================
+name      what                                         extra
+========  ===========================================  =================
+builtin   the bundled CPU model (default)              ``builtin``
+hf        any Hugging Face causal LM guard             ``hf``
+vllm      the same on vLLM (GPU)                       ``vllm``
+openai    a guard behind an OpenAI-compatible endpoint (core: httpx)
+fake      keyword rules, for tests and demos           (core)
+========  ===========================================  =================
+
+A backend spec is ``NAME`` or ``NAME:TARGET`` (``hf:/models/wildguard``,
+``openai:http://localhost:8000/v1#allenai/wildguard``) plus ``key=value`` options.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Mapping
+
+from .._exceptions import ConfigError
+from .base import BatchCallback, Classifier
+
+__all__ = ["BACKENDS", "BatchCallback", "Classifier", "DEFAULT_BACKEND", "cached_backend", "get_backend", "parse_options"]
+
+#: name -> "module:Class" (relative to this package); imported only when chosen.
+BACKENDS: dict[str, str] = {
+    "builtin": "builtin:BuiltinClassifier",
+    "hf": "hf:HFClassifier",
+    "vllm": "vllm:VLLMClassifier",
+    "openai": "openai_compat:OpenAICompatClassifier",
+    "fake": "fake:FakeClassifier",
+}
+DEFAULT_BACKEND = "builtin"
+
+
+def backend_class(name: str) -> type[Classifier]:
+    if name not in BACKENDS:
+        raise ConfigError(f"unknown backend {name!r}; expected one of {', '.join(sorted(BACKENDS))}")
+    module, cls = BACKENDS[name].split(":")
+    mod = importlib.import_module(f"{__name__}.{module}")
+    return getattr(mod, cls)  # type: ignore[no-any-return]
+
+
+def parse_options(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """``["k=v", ...]`` -> dict, with a clear error for malformed pairs."""
+    out: dict[str, str] = {}
+    for p in pairs:
+        key, sep, value = p.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"backend option must look like key=value, got {p!r}")
+        out[key.strip().replace("-", "_")] = value
+    return out
+
+
+def get_backend(spec: str = DEFAULT_BACKEND, options: Mapping[str, str] | None = None) -> Classifier:
+    """Build a classifier from a spec like ``"builtin"`` or ``"hf:/path/to/model"``.
+
+    Example:
+        >>> clf = get_backend("fake")
+        >>> clf.classify_one("hello").prompt_harmful.label
+        False
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise ConfigError("backend spec is empty; expected e.g. 'builtin' or 'hf:/path/to/model'")
+    name, _, target = spec.strip().partition(":")
+    return backend_class(name).from_spec(target or None, dict(options or {}))
+
+
+@functools.lru_cache(maxsize=8)
+def cached_backend(spec: str = DEFAULT_BACKEND) -> Classifier:
+    """One shared, loaded classifier per spec per process (models load once)."""
+    clf = get_backend(spec)
+    clf.load()
+    return clf

@@ -1,0 +1,241 @@
+"""Read and write tabular files: JSONL, CSV and Parquet, chosen by extension.
+
+Reading yields ``(row_number, row)`` pairs; a row that cannot be read (broken JSON line) is
+yielded as a :class:`RowError` so callers can report it and go on with the valid rows.
+Row numbers are 1-based data rows (the CSV header is not counted).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from ._exceptions import DatasetError
+
+__all__ = ["FORMATS", "RowError", "detect_format", "read_rows", "write_rows"]
+
+Format = Literal["jsonl", "csv", "parquet"]
+FORMATS: dict[str, Format] = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A row that could not be used; ``message`` names the file, row and column."""
+
+    row: int
+    message: str
+    column: str | None = None
+
+
+def detect_format(path: str | os.PathLike[str]) -> Format:
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise DatasetError(
+            f"{path}: unknown file type {suffix or '(none)'!r}; expected .jsonl, .csv or .parquet"
+        )
+    return FORMATS[suffix]
+
+
+def _open_check(path: Path) -> None:
+    if not path.exists():
+        raise DatasetError(f"{path}: no such file")
+    if path.is_dir():
+        raise DatasetError(f"{path}: is a directory, expected a file")
+    if not os.access(path, os.R_OK):
+        raise DatasetError(f"{path}: not readable (permission denied)")
+
+
+def columns_of(path: str | os.PathLike[str]) -> list[str] | None:
+    """Column names known before reading rows (CSV header, Parquet schema); None for JSONL."""
+    p = Path(path)
+    fmt = detect_format(p)
+    _open_check(p)
+    if fmt == "csv":
+        with p.open(newline="", encoding="utf-8-sig", errors="strict") as fh:
+            try:
+                header = next(csv.reader(fh), None)
+            except (UnicodeDecodeError, csv.Error) as exc:
+                raise DatasetError(f"{p}: cannot read CSV header: {exc}") from exc
+        if header is None:
+            raise DatasetError(f"{p}: empty CSV file (no header row)")
+        return header
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return list(pq.ParquetFile(p).schema_arrow.names)
+        except Exception as exc:  # pyarrow raises several types for corrupt files
+            raise DatasetError(f"{p}: not a readable Parquet file: {exc}") from exc
+    return None
+
+
+def read_rows(path: str | os.PathLike[str], *, skip: int = 0) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    """Yield ``(row_number, row_or_error)`` for each data row after the first ``skip`` rows."""
+    p = Path(path)
+    fmt = detect_format(p)
+    _open_check(p)
+    if fmt == "jsonl":
+        yield from _read_jsonl(p, skip)
+    elif fmt == "csv":
+        yield from _read_csv(p, skip)
+    else:
+        yield from _read_parquet(p, skip)
+
+
+def count_rows(path: str | os.PathLike[str]) -> int | None:
+    """Number of data rows (cheap for Parquet and line files); None if unknown."""
+    p = Path(path)
+    fmt = detect_format(p)
+    _open_check(p)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return int(pq.ParquetFile(p).metadata.num_rows)
+        except Exception:
+            return None
+    if fmt == "jsonl":
+        with p.open("rb") as fh:
+            return sum(1 for line in fh if line.strip())
+    return None  # CSV records may span lines; counting means parsing
+
+
+def _read_jsonl(p: Path, skip: int) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    n = 0
+    with p.open("rb") as fh:
+        for raw in fh:
+            if not raw.strip():
+                continue
+            n += 1
+            if n <= skip:
+                continue
+            try:
+                obj = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                yield n, RowError(n, f"{p}: row {n}: invalid UTF-8 ({exc.reason})")
+                continue
+            except json.JSONDecodeError as exc:
+                yield n, RowError(n, f"{p}: row {n}: broken JSON line ({exc.msg} at column {exc.colno})")
+                continue
+            if not isinstance(obj, dict):
+                yield n, RowError(n, f"{p}: row {n}: expected a JSON object, got {type(obj).__name__}")
+                continue
+            yield n, obj
+
+
+def _read_csv(p: Path, skip: int) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    with p.open(newline="", encoding="utf-8-sig", errors="strict") as fh:
+        reader = csv.reader(fh)
+        try:
+            header = next(reader, None)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise DatasetError(f"{p}: cannot read CSV header: {exc}") from exc
+        if header is None:
+            raise DatasetError(f"{p}: empty CSV file (no header row)")
+        n = 0
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except UnicodeDecodeError as exc:
+                raise DatasetError(f"{p}: invalid UTF-8 after row {n}: {exc.reason}") from exc
+            except csv.Error as exc:
+                n += 1
+                if n > skip:
+                    yield n, RowError(n, f"{p}: row {n}: malformed CSV ({exc})")
+                continue
+            if not values:
+                continue
+            n += 1
+            if n <= skip:
+                continue
+            if len(values) != len(header):
+                yield n, RowError(n, f"{p}: row {n}: has {len(values)} fields, header has {len(header)}")
+                continue
+            yield n, dict(zip(header, values, strict=True))
+
+
+def _read_parquet(p: Path, skip: int) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(p)
+    except Exception as exc:
+        raise DatasetError(f"{p}: not a readable Parquet file: {exc}") from exc
+    n = 0
+    for batch in pf.iter_batches(batch_size=1024):
+        rows = batch.to_pylist()
+        for row in rows:
+            n += 1
+            if n > skip:
+                yield n, row
+
+
+def write_rows(path: str | os.PathLike[str], rows: Iterable[dict[str, Any]], columns: Sequence[str] | None = None) -> int:
+    """Write rows to ``path`` in the format of its extension, atomically (tmp file + rename).
+
+    List values are written as JSON arrays in JSONL/Parquet and ``;``-joined in CSV.
+    Returns the number of rows written.
+    """
+    p = Path(path)
+    fmt = detect_format(p)
+    tmp = p.with_name(f".{p.name}.tmp")
+    rows = list(rows)
+    cols = list(columns) if columns else _union_columns(rows)
+    n = 0
+    if fmt == "jsonl":
+        with tmp.open("w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps({c: row.get(c) for c in cols}, ensure_ascii=False, default=str) + "\n")
+                n += 1
+    elif fmt == "csv":
+        with tmp.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(cols)
+            for row in rows:
+                w.writerow([_csv_cell(row.get(c)) for c in cols])
+                n += 1
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pylist([{c: row.get(c) for c in cols} for row in rows]) if rows else pa.table(
+            {c: pa.array([], pa.string()) for c in cols}
+        )
+        pq.write_table(table, tmp)
+        n = len(rows)
+    os.replace(tmp, p)
+    return n
+
+
+def _union_columns(rows: Sequence[dict[str, Any]]) -> list[str]:
+    cols: dict[str, None] = {}
+    for r in rows:
+        for k in r:
+            cols.setdefault(k, None)
+    return list(cols)
+
+
+def _csv_cell(v: Any) -> Any:
+    if v is None:
+        return ""
+    if isinstance(v, (list, tuple)):
+        return ";".join(str(x) for x in v)
+    if isinstance(v, dict):
+        return json.dumps(v, ensure_ascii=False)
+    return v
