@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from .._types import CategoryScore, Conversation, TaskVerdict, Thresholds, Verdict
@@ -13,21 +14,23 @@ _HARM = {
     "bomb": "S9", "kill": "S1", "poison": "S1", "meth": "S2", "steal": "S2",
     "hack": "S14", "malware": "S14", "suicide": "S11", "racist": "S10",
 }
-_REFUSAL = ("i can't", "i cannot", "i won't", "sorry", "i'm not able", "as an ai")
+_REFUSAL = ("i'm sorry", "i can't", "i cannot", "i won't", "sorry", "i'm not able", "as an ai")
 
 
 class FakeClassifier(Classifier):
     """Flags texts containing a few harm keywords; detects refusals by phrase.
 
     Scores are 0.9 / 0.1 so thresholds and calibration code paths are exercised.
-    ``fail_on`` makes items whose prompt contains that string raise (for error-path tests).
+    ``fail_on`` makes items whose prompt contains that string raise (for error-path tests);
+    ``delay`` sleeps that many seconds per batch (for interruption tests).
     """
 
     name = "fake"
 
-    def __init__(self, *, batch_size: int = 16, thresholds: Thresholds | None = None, fail_on: str | None = None) -> None:
+    def __init__(self, *, batch_size: int = 16, thresholds: Thresholds | None = None, fail_on: str | None = None, delay: float = 0.0) -> None:
         super().__init__(batch_size=batch_size, thresholds=thresholds)
         self.fail_on = fail_on
+        self.delay = delay
         self.calls = 0
 
     @staticmethod
@@ -40,6 +43,8 @@ class FakeClassifier(Classifier):
 
     def _classify_batch(self, batch: Sequence[Conversation]) -> list[Verdict]:
         self.calls += 1
+        if self.delay:
+            time.sleep(self.delay)
         out = []
         for conv in batch:
             if self.fail_on is not None and self.fail_on in conv.prompt:
