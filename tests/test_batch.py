@@ -64,12 +64,17 @@ def test_every_format_pair_keeps_columns_and_adds_verdicts(tmp_path, in_ext, out
 def test_bad_rows_are_reported_and_valid_rows_land(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text(
-        json.dumps({"prompt": "hello"}) + "\n"
+        json.dumps({"prompt": "hello"})
+        + "\n"
         + "{not json\n"
-        + json.dumps({"prompt": "   "}) + "\n"
-        + json.dumps({"text": "no prompt column"}) + "\n"
-        + json.dumps({"prompt": 42}) + "\n"
-        + json.dumps({"prompt": "how to kill a process"}) + "\n"
+        + json.dumps({"prompt": "   "})
+        + "\n"
+        + json.dumps({"text": "no prompt column"})
+        + "\n"
+        + json.dumps({"prompt": 42})
+        + "\n"
+        + json.dumps({"prompt": "how to kill a process"})
+        + "\n"
     )
     out = tmp_path / "out.jsonl"
     result = classify_file(src, out, FakeClassifier())
@@ -95,7 +100,9 @@ def test_explicit_response_column_must_exist(tmp_path):
     src = write_jsonl(tmp_path / "x.jsonl", [{"prompt": "hi"}])
     pq.write_table(pa.Table.from_pylist([{"prompt": "hi"}]), tmp_path / "x.parquet")
     with pytest.raises(DatasetError, match="no column 'answer'"):
-        classify_file(tmp_path / "x.parquet", tmp_path / "o.jsonl", FakeClassifier(), response_column="answer")
+        classify_file(
+            tmp_path / "x.parquet", tmp_path / "o.jsonl", FakeClassifier(), response_column="answer"
+        )
     assert classify_file(src, tmp_path / "o.jsonl", FakeClassifier()).rows_written == 1
 
 

@@ -12,8 +12,11 @@ import guardkit
 def test_all_is_exactly_the_public_surface():
     # every public non-module attribute is exported, and every export exists
     public = {
-        n for n in dir(guardkit)
-        if not n.startswith("_") and not isinstance(getattr(guardkit, n), types.ModuleType) and n != "annotations"
+        n
+        for n in dir(guardkit)
+        if not n.startswith("_")
+        and not isinstance(getattr(guardkit, n), types.ModuleType)
+        and n != "annotations"
     }
     assert set(guardkit.__all__) - {"__version__"} == public
     assert all(hasattr(guardkit, n) for n in guardkit.__all__)

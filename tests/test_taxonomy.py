@@ -5,7 +5,15 @@ import csv
 import pytest
 
 from guardkit import CategoryScore, ConfigError
-from guardkit.taxonomy import LLAMAGUARD2, LLAMAGUARD3, OPENAI, WILDGUARD, convert, convert_categories, markdown_table
+from guardkit.taxonomy import (
+    LLAMAGUARD2,
+    LLAMAGUARD3,
+    OPENAI,
+    WILDGUARD,
+    convert,
+    convert_categories,
+    markdown_table,
+)
 
 
 def test_sizes():
@@ -33,7 +41,12 @@ def test_convert(cat, src, dst, expected):
 
 
 def test_every_category_converts_everywhere_without_error():
-    for src, cats in [("wildguard", WILDGUARD), ("llamaguard3", LLAMAGUARD3), ("llamaguard2", LLAMAGUARD2), ("openai", OPENAI)]:
+    for src, cats in [
+        ("wildguard", WILDGUARD),
+        ("llamaguard3", LLAMAGUARD3),
+        ("llamaguard2", LLAMAGUARD2),
+        ("openai", OPENAI),
+    ]:
         for c in cats:
             for dst in ("wildguard", "llamaguard3", "llamaguard2", "openai"):
                 assert isinstance(convert(c, src, dst), tuple)
@@ -60,3 +73,10 @@ def test_wildguard_names_match_wildguardtest(data_dir):
     with open(data_dir / "eval/wildguardtest/wildguardtest.csv", newline="") as fh:
         names = {r["subcategory"] for r in csv.DictReader(fh)}
     assert names - {"benign", "others"} == set(WILDGUARD)
+
+
+def test_docs_table_is_in_sync():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "taxonomy.md").read_text()
+    assert markdown_table() in doc

@@ -52,7 +52,9 @@ class Journal:
                 except json.JSONDecodeError:
                     break
                 if not isinstance(rec, dict) or self.key_field not in rec:
-                    raise DatasetError(f"{self.path}: not a guardkit journal (line without {self.key_field!r})")
+                    raise DatasetError(
+                        f"{self.path}: not a guardkit journal (line without {self.key_field!r})"
+                    )
                 self._put(rec)
                 good += len(raw)
         if good != self.path.stat().st_size:

@@ -20,6 +20,5 @@ def require(module: str, extra: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError as exc:
         raise MissingDependency(
-            f"{module!r} is needed for this feature but is not installed: "
-            f"pip install 'guardkit[{extra}]'"
+            f"{module!r} is needed for this feature but is not installed: pip install 'guardkit[{extra}]'"
         ) from exc

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 from ._exceptions import ConfigError, InputError
@@ -28,12 +28,12 @@ __all__ = [
 ]
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     USER = "user"
     ASSISTANT = "assistant"
 
 
-class Task(str, Enum):
+class Task(StrEnum):
     """The three moderation tasks of the WildGuard paper. Values are output column names."""
 
     PROMPT_HARMFUL = "prompt_harmful"
@@ -51,9 +51,7 @@ class Turn:
             try:
                 object.__setattr__(self, "role", Role(self.role))
             except ValueError as exc:
-                raise InputError(
-                    f"turn role must be 'user' or 'assistant', got {self.role!r}"
-                ) from exc
+                raise InputError(f"turn role must be 'user' or 'assistant', got {self.role!r}") from exc
         if not isinstance(self.content, str):
             raise InputError(f"turn content must be a string, got {type(self.content).__name__}")
 
@@ -281,9 +279,7 @@ class Verdict:
         for t in Task:
             tv = self.task(t)
             out[t.value] = (
-                None
-                if tv is None
-                else {"label": tv.label, "score": tv.score, "threshold": tv.threshold}
+                None if tv is None else {"label": tv.label, "score": tv.score, "threshold": tv.threshold}
             )
         out["categories"] = [
             {"taxonomy": c.taxonomy, "name": c.name, "score": c.score} for c in self.categories

@@ -30,9 +30,10 @@ __all__ = ["BatchResult", "OUTPUT_COLUMNS", "classify_file", "journal_path"]
 logger = logging.getLogger(__name__)
 
 #: Columns added to every output row.
-OUTPUT_COLUMNS: tuple[str, ...] = tuple(
-    c for t in Task for c in (t.value, f"{t.value}_score")
-) + ("categories", "is_parsing_error")
+OUTPUT_COLUMNS: tuple[str, ...] = tuple(c for t in Task for c in (t.value, f"{t.value}_score")) + (
+    "categories",
+    "is_parsing_error",
+)
 
 _META = "__meta__"
 
@@ -56,7 +57,9 @@ def errors_path(output: Path) -> Path:
     return output.with_name(f"{output.name}.errors.jsonl")
 
 
-def _fingerprint(input_path: Path, prompt_column: str, response_column: str | None, backend: dict[str, Any]) -> dict[str, Any]:
+def _fingerprint(
+    input_path: Path, prompt_column: str, response_column: str | None, backend: dict[str, Any]
+) -> dict[str, Any]:
     st = input_path.stat()
     return {
         "input": str(input_path.resolve()),
@@ -76,14 +79,18 @@ def _to_conversation(
     prompt = row[prompt_column]
     if not isinstance(prompt, str):
         return RowError(
-            n, f"{path}: row {n}: column {prompt_column!r} must be text, got {type(prompt).__name__}", prompt_column
+            n,
+            f"{path}: row {n}: column {prompt_column!r} must be text, got {type(prompt).__name__}",
+            prompt_column,
         )
     if not prompt.strip():
         return RowError(n, f"{path}: row {n}: column {prompt_column!r} is empty", prompt_column)
     response = row.get(response_column) if response_column else None
     if response is not None and not isinstance(response, str):
         return RowError(
-            n, f"{path}: row {n}: column {response_column!r} must be text, got {type(response).__name__}", response_column
+            n,
+            f"{path}: row {n}: column {response_column!r} must be text, got {type(response).__name__}",
+            response_column,
         )
     if isinstance(response, str) and not response.strip():
         response = None  # empty cell = prompt-only (CSV cannot tell empty from missing)
@@ -180,7 +187,11 @@ def classify_file(
         for n, row in read_rows(inp):
             if n in journal:
                 continue
-            item = row if isinstance(row, RowError) else _to_conversation(inp, n, row, prompt_column, response_column)
+            item = (
+                row
+                if isinstance(row, RowError)
+                else _to_conversation(inp, n, row, prompt_column, response_column)
+            )
             if isinstance(item, RowError):
                 logger.warning("%s", item.message)
                 error_records.append({"key": n, "error": item.message, "column": item.column})

@@ -82,7 +82,9 @@ def columns_of(path: str | os.PathLike[str]) -> list[str] | None:
     return None
 
 
-def read_rows(path: str | os.PathLike[str], *, skip: int = 0) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+def read_rows(
+    path: str | os.PathLike[str], *, skip: int = 0
+) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
     """Yield ``(row_number, row_or_error)`` for each data row after the first ``skip`` rows."""
     p = Path(path)
     fmt = detect_format(p)
@@ -186,7 +188,9 @@ def _read_parquet(p: Path, skip: int) -> Iterator[tuple[int, dict[str, Any] | Ro
                 yield n, row
 
 
-def write_rows(path: str | os.PathLike[str], rows: Iterable[dict[str, Any]], columns: Sequence[str] | None = None) -> int:
+def write_rows(
+    path: str | os.PathLike[str], rows: Iterable[dict[str, Any]], columns: Sequence[str] | None = None
+) -> int:
     """Write rows to ``path`` in the format of its extension, atomically (tmp file + rename).
 
     List values are written as JSON arrays in JSONL/Parquet and ``;``-joined in CSV.
@@ -214,8 +218,10 @@ def write_rows(path: str | os.PathLike[str], rows: Iterable[dict[str, Any]], col
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pylist([{c: row.get(c) for c in cols} for row in rows]) if rows else pa.table(
-            {c: pa.array([], pa.string()) for c in cols}
+        table = (
+            pa.Table.from_pylist([{c: row.get(c) for c in cols} for row in rows])
+            if rows
+            else pa.table({c: pa.array([], pa.string()) for c in cols})
         )
         pq.write_table(table, tmp)
         n = len(rows)

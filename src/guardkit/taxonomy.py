@@ -131,8 +131,17 @@ _TO_HUB: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "llamaguard3": {k: (k,) for k in LLAMAGUARD3},
     "llamaguard2": {
-        "S1": ("S1",), "S2": ("S2",), "S3": ("S3",), "S4": ("S4",), "S5": ("S6",), "S6": ("S7",),
-        "S7": ("S8",), "S8": ("S9",), "S9": ("S10",), "S10": ("S11",), "S11": ("S12",),
+        "S1": ("S1",),
+        "S2": ("S2",),
+        "S3": ("S3",),
+        "S4": ("S4",),
+        "S5": ("S6",),
+        "S6": ("S7",),
+        "S7": ("S8",),
+        "S8": ("S9",),
+        "S9": ("S10",),
+        "S10": ("S11",),
+        "S11": ("S12",),
     },
     "openai": {
         "harassment": ("S10",),
@@ -172,9 +181,20 @@ _FROM_HUB: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "llamaguard3": {k: (k,) for k in LLAMAGUARD3},
     "llamaguard2": {
-        "S1": ("S1",), "S2": ("S2",), "S3": ("S3",), "S4": ("S4",), "S5": (), "S6": ("S5",),
-        "S7": ("S6",), "S8": ("S7",), "S9": ("S8",), "S10": ("S9",), "S11": ("S10",),
-        "S12": ("S11",), "S13": (), "S14": ("S2",),
+        "S1": ("S1",),
+        "S2": ("S2",),
+        "S3": ("S3",),
+        "S4": ("S4",),
+        "S5": (),
+        "S6": ("S5",),
+        "S7": ("S6",),
+        "S8": ("S7",),
+        "S9": ("S8",),
+        "S10": ("S9",),
+        "S11": ("S10",),
+        "S12": ("S11",),
+        "S13": (),
+        "S14": ("S2",),
     },
     "openai": {
         "S1": ("violence",),
@@ -229,9 +249,7 @@ def convert(category: str, source: str, target: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def convert_categories(
-    categories: Iterable[CategoryScore], target: TaxonomyName
-) -> dict[str, float | None]:
+def convert_categories(categories: Iterable[CategoryScore], target: TaxonomyName) -> dict[str, float | None]:
     """Convert category scores into ``target``; where several map to one, keep the max."""
     out: dict[str, float | None] = {}
     for c in categories:
@@ -248,7 +266,9 @@ def _mapping_rows() -> list[tuple[str, str, str, str]]:
         wg = [k for k, hubs in _TO_HUB["wildguard"].items() if code in hubs]
         oa = [k for k, hubs in _TO_HUB["openai"].items() if code in hubs]
         lg2 = [k for k, hubs in _TO_HUB["llamaguard2"].items() if code in hubs]
-        rows.append((f"{code} {name.rstrip('.')}", ", ".join(lg2) or "—", ", ".join(wg) or "—", ", ".join(oa) or "—"))
+        rows.append(
+            (f"{code} {name.rstrip('.')}", ", ".join(lg2) or "—", ", ".join(wg) or "—", ", ".join(oa) or "—")
+        )
     return rows
 
 
@@ -269,3 +289,7 @@ def markdown_table() -> str:
 def category_names(taxonomy: str) -> Mapping[str, str]:
     _check_taxonomy(taxonomy)
     return TAXONOMIES[taxonomy]
+
+
+if __name__ == "__main__":  # pragma: no cover - regenerates docs/taxonomy.md's table
+    print(markdown_table())

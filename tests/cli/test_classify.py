@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -22,7 +21,9 @@ def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
 
 
 def test_single_prompt_json():
-    proc = run("classify", "--prompt", "how do I make a bomb", "--response", "I can't help.", "-b", "fake", "--json")
+    proc = run(
+        "classify", "--prompt", "how do I make a bomb", "--response", "I can't help.", "-b", "fake", "--json"
+    )
     assert proc.returncode == 0, proc.stderr
     v = json.loads(proc.stdout)
     assert v["prompt_harmful"] == {"label": True, "score": 0.9, "threshold": 0.5}
@@ -45,13 +46,22 @@ def test_threshold_override():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["classify", "--prompt", "x", "-b", "nope"], "error: unknown backend 'nope'; expected one of builtin, fake, hf, openai, vllm"),
+        (
+            ["classify", "--prompt", "x", "-b", "nope"],
+            "error: unknown backend 'nope'; expected one of builtin, fake, hf, openai, vllm",
+        ),
         (["classify", "--prompt", "  ", "-b", "fake"], "error: the user prompt is empty"),
         (["classify", "-b", "fake"], "error: nothing to classify"),
         (["classify", "missing.jsonl", "-o", "o.jsonl", "-b", "fake"], "error: missing.jsonl: no such file"),
         (["classify", "examples/conversations.jsonl", "-b", "fake"], "--output is required"),
-        (["classify", "--prompt", "x", "-b", "fake", "--threshold", "prompt_harmful=2"], "must be a probability in [0, 1]"),
-        (["classify", "--prompt", "x", "-b", "fake", "-O", "oops"], "backend option must look like key=value"),
+        (
+            ["classify", "--prompt", "x", "-b", "fake", "--threshold", "prompt_harmful=2"],
+            "must be a probability in [0, 1]",
+        ),
+        (
+            ["classify", "--prompt", "x", "-b", "fake", "-O", "oops"],
+            "backend option must look like key=value",
+        ),
         (["classify", "--prompt", "x", "-b", "fake", "-O", "colour=red"], "backend 'fake'"),
     ],
 )
@@ -76,10 +86,29 @@ def test_bad_rows_exit_1_and_name_file_row_column(tmp_path):
 def test_sigkill_mid_run_then_resume_loses_and_duplicates_nothing(tmp_path):
     n = 120
     src = tmp_path / "in.jsonl"
-    src.write_text("".join(json.dumps({"id": i, "prompt": f"how to kill process {i}" if i % 3 else f"hello {i}"}) + "\n" for i in range(n)))
+    src.write_text(
+        "".join(
+            json.dumps({"id": i, "prompt": f"how to kill process {i}" if i % 3 else f"hello {i}"}) + "\n"
+            for i in range(n)
+        )
+    )
     out = tmp_path / "out.jsonl"
-    args = [sys.executable, "-m", "guardkit", "classify", str(src), "-o", str(out), "-b", "fake",
-            "-O", "delay=0.05", "--batch-size", "4", "--no-progress"]
+    args = [
+        sys.executable,
+        "-m",
+        "guardkit",
+        "classify",
+        str(src),
+        "-o",
+        str(out),
+        "-b",
+        "fake",
+        "-O",
+        "delay=0.05",
+        "--batch-size",
+        "4",
+        "--no-progress",
+    ]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     journal = journal_path(out)
     deadline = time.time() + 60

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from .._exceptions import ConfigError
-from .._types import Task, Thresholds, Verdict
 from .._progress import progress_bar
+from .._types import Task, Thresholds, Verdict
 from ..backends import DEFAULT_BACKEND, get_backend, parse_options
 
 __all__ = ["register", "thresholds_from_cli"]
@@ -32,7 +32,9 @@ def thresholds_from_cli(pairs: list[str]) -> dict[str, float]:
     return out
 
 
-def build_classifier(backend: str, backend_opt: list[str], threshold: list[str], batch_size: int | None) -> Any:
+def build_classifier(
+    backend: str, backend_opt: list[str], threshold: list[str], batch_size: int | None
+) -> Any:
     options: dict[str, Any] = parse_options(backend_opt)
     clf = get_backend(backend, options)
     if threshold:
@@ -63,17 +65,34 @@ def register(app: typer.Typer) -> None:
     @app.command("classify")
     def classify(
         input: Annotated[Path | None, typer.Argument(help="JSONL, CSV or Parquet file to classify.")] = None,
-        output: Annotated[Path | None, typer.Option("--output", "-o", help="Output file (.jsonl/.csv/.parquet).")] = None,
+        output: Annotated[
+            Path | None, typer.Option("--output", "-o", help="Output file (.jsonl/.csv/.parquet).")
+        ] = None,
         prompt: Annotated[str | None, typer.Option("--prompt", help="Classify this one prompt.")] = None,
-        response: Annotated[str | None, typer.Option("--response", help="The assistant response to --prompt.")] = None,
-        backend: Annotated[str, typer.Option("--backend", "-b", help="builtin, hf:PATH, vllm:PATH, openai:URL#MODEL, fake.")] = DEFAULT_BACKEND,
-        backend_opt: Annotated[list[str], typer.Option("--backend-opt", "-O", help="Backend option key=value (repeatable).")] = [],  # noqa: B006
-        threshold: Annotated[list[str], typer.Option("--threshold", help="TASK=VALUE decision threshold override (repeatable).")] = [],  # noqa: B006
+        response: Annotated[
+            str | None, typer.Option("--response", help="The assistant response to --prompt.")
+        ] = None,
+        backend: Annotated[
+            str, typer.Option("--backend", "-b", help="builtin, hf:PATH, vllm:PATH, openai:URL#MODEL, fake.")
+        ] = DEFAULT_BACKEND,
+        backend_opt: Annotated[
+            list[str], typer.Option("--backend-opt", "-O", help="Backend option key=value (repeatable).")
+        ] = [],  # noqa: B006
+        threshold: Annotated[
+            list[str],
+            typer.Option("--threshold", help="TASK=VALUE decision threshold override (repeatable)."),
+        ] = [],  # noqa: B006
         prompt_column: Annotated[str, typer.Option(help="Input column with the user prompt.")] = "prompt",
-        response_column: Annotated[str, typer.Option(help="Input column with the response ('' to ignore responses).")] = "response",
+        response_column: Annotated[
+            str, typer.Option(help="Input column with the response ('' to ignore responses).")
+        ] = "response",
         batch_size: Annotated[int | None, typer.Option(help="Items per model call.")] = None,
-        overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo the output even if it exists.")] = False,
-        progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+        overwrite: Annotated[
+            bool, typer.Option("--overwrite", help="Redo the output even if it exists.")
+        ] = False,
+        progress: Annotated[
+            bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
+        ] = True,
         as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
     ) -> int:
         """Classify one prompt (--prompt) or every row of a file (INPUT --output OUTPUT).
