@@ -181,8 +181,7 @@ def _read_table(path: Path, delimiter: str = ",") -> Iterator[tuple[int, dict[st
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     with _need(path).open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL)
-        for i, row in enumerate(reader, 1):
-            yield i, row
+        yield from enumerate(reader, 1)
 
 
 def _col(path: Path, row: int, rec: Mapping[str, Any], name: str) -> Any:
@@ -422,8 +421,12 @@ def load_wildjailbreak_benign(data_dir: Path) -> EvalDataset:
     return _simple("wildjailbreak_benign", path, _read_jsonl(path), "adversarial", lambda r: False)
 
 
+def _guardreasoner_loader(name: str) -> Callable[[Path], EvalDataset]:
+    return lambda data_dir: load_guardreasoner(data_dir, name)
+
+
 LOADERS: dict[str, Callable[[Path], EvalDataset]] = {
-    **{name: (lambda d, _n=name: load_guardreasoner(d, _n)) for name in GUARDREASONER_FILES},
+    **{name: _guardreasoner_loader(name) for name in GUARDREASONER_FILES},
     "wgt_prompt": lambda d: load_wildguardtest(d, Task.PROMPT_HARMFUL),
     "wgt_response": lambda d: load_wildguardtest(d, Task.RESPONSE_HARMFUL),
     "wgt_refusal": lambda d: load_wildguardtest(d, Task.RESPONSE_REFUSAL),

@@ -146,7 +146,7 @@ def to_json(result: SuiteResult, published: list[PublishedModel] | None = None,
     columns = {}
     oracle = {}
     for c in result.columns:
-        d = c.metrics.to_dict()
+        d: dict[str, Any] = dict(c.metrics.to_dict())
         d.update({"key": c.column.key, "group": c.column.group, "in_mean": c.column.in_mean})
         columns[c.column.title] = d
         if c.metrics.oracle_f1 is not None:
@@ -198,7 +198,7 @@ def write_csv(result: SuiteResult, path: Path, published: list[PublishedModel]) 
         w = csv.writer(fh)
         w.writerow([*CSV_FIELDS, *names])
         for c in result.columns:
-            d = c.metrics.to_dict()
+            d: dict[str, Any] = dict(c.metrics.to_dict())
             d.update(column=c.column.title, key=c.column.key, group=c.column.group, in_mean=c.column.in_mean)
             w.writerow([("" if d.get(f) is None else d.get(f)) for f in CSV_FIELDS]
                        + [("" if m.f1.get(c.column.key) is None else m.f1[c.column.key]) for m in published])
