@@ -1,12 +1,46 @@
-"""`guardkit eval` (placeholder until implemented)."""
+"""`guardkit eval`: reproduce the WildGuard paper's table (and more suites) for any backend."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 
+def _default_cache(out: Path) -> Path:
+    return out / "cache"
+
+
 def register(app: typer.Typer) -> None:
     @app.command("eval")
-    def _eval() -> None:
-        """Not implemented yet."""
-        raise typer.Exit(code=1)
+    def _eval(
+        suite: Annotated[str, typer.Option(help="paper, korean, overrefusal or all")] = "paper",
+        backend: Annotated[str, typer.Option(help="backend spec, e.g. builtin, fake, hf:/path/to/model")] = "builtin",
+        backend_opt: Annotated[list[str] | None, typer.Option("--backend-opt", help="key=value backend option (repeatable)")] = None,
+        data_dir: Annotated[Path | None, typer.Option(help="data dir holding eval/ (default: $GUARDKIT_DATA_DIR or ../shared/data)")] = None,
+        out: Annotated[Path, typer.Option(help="output folder for report.json/csv/md and plots")] = Path("out/eval"),
+        cache_dir: Annotated[Path | None, typer.Option(help="prediction cache (default: OUT/cache)")] = None,
+        limit: Annotated[int | None, typer.Option(help="only the first N items of each dataset")] = None,
+        plots: Annotated[bool, typer.Option("--plots/--no-plots", help="write PR and reliability PNGs")] = True,
+        progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="progress bar (default: when stderr is a terminal)")] = None,
+    ) -> None:
+        """Evaluate a backend on a benchmark suite; print a Markdown table, write OUT/report.*."""
+        from ..backends import get_backend, parse_options
+        from ..eval.report import markdown, write_report
+        from ..eval.suites import SuiteEvaluator
+
+        evaluator = SuiteEvaluator(
+            suite,
+            data_dir=data_dir,
+            cache_dir=cache_dir if cache_dir is not None else _default_cache(out),
+            limit=limit,
+            progress=progress,
+        )
+        clf = get_backend(backend, parse_options(backend_opt or []))
+        with clf:
+            result = evaluator.run(clf)
+        files = write_report(result, out, plots=plots)
+        typer.echo(markdown(result))
+        typer.echo("wrote " + ", ".join(os.fspath(f) for f in files), err=True)
