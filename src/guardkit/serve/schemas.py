@@ -1,0 +1,213 @@
+"""Wire formats: pydantic models for requests and responses (OpenAI-compatible where OpenAI has one).
+
+The moderation and chat-completion shapes follow OpenAI's API so the official SDKs work
+unchanged; guardkit adds a ``guardkit`` field with the full verdicts (clients ignore it).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+
+from ..taxonomy import OPENAI
+
+__all__ = [
+    "ChatCompletionRequest",
+    "ChatMessage",
+    "ClassifyRequest",
+    "ClassifyResponse",
+    "ErrorBody",
+    "ErrorResponse",
+    "HealthResponse",
+    "ImagePart",
+    "MessagesItem",
+    "ModerationRequest",
+    "ModerationResponse",
+    "ModerationResult",
+    "PairItem",
+    "TextPart",
+    "VerdictOut",
+]
+
+
+def _valid_unicode(v: str) -> str:
+    # JSON may carry lone surrogates ("\ud800"); they are not text and crash tokenizers.
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("text is not valid Unicode (lone surrogate)") from exc
+    return v
+
+
+#: A string that holds valid Unicode.
+Text = Annotated[str, AfterValidator(_valid_unicode)]
+#: Text with at least one non-whitespace character (an empty text cannot be judged).
+NonBlank = Annotated[str, Field(pattern=r"\S"), AfterValidator(_valid_unicode)]
+
+
+# --- errors ---------------------------------------------------------------------------------
+class ErrorBody(BaseModel):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    """OpenAI's error shape: ``{"error": {"message", "type", "param", "code"}}``."""
+
+    error: ErrorBody
+
+
+# --- /v1/moderations -------------------------------------------------------------------------
+class TextPart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["text"]
+    text: NonBlank
+
+
+class ImageURL(BaseModel):
+    url: str
+
+
+class ImagePart(BaseModel):
+    """Accepted by the schema so the error is clear: guardkit judges text only (400)."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["image_url"]
+    image_url: ImageURL
+
+
+ModerationInput = (
+    NonBlank
+    | Annotated[list[NonBlank], Field(min_length=1)]
+    | Annotated[list[Annotated[TextPart | ImagePart, Field(discriminator="type")]], Field(min_length=1)]
+)
+
+
+class ModerationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    input: ModerationInput = Field(
+        description="A string, a list of strings, or a list of {type: 'text', text} parts."
+    )
+    model: str | None = Field(default=None, description="Accepted: the server's model name or an OpenAI moderation model name.")
+
+
+def _field(name: str) -> str:
+    return name.replace("/", "_").replace("-", "_")
+
+
+# The 13 OpenAI categories, every one required, under their exact (slashed) names.
+Categories = create_model(  # type: ignore[call-overload]
+    "Categories", **{_field(n): (bool, Field(alias=n)) for n in OPENAI}
+)
+CategoryScores = create_model(  # type: ignore[call-overload]
+    "CategoryScores", **{_field(n): (float, Field(alias=n, ge=0.0, le=1.0)) for n in OPENAI}
+)
+CategoryAppliedInputTypes = create_model(  # type: ignore[call-overload]
+    "CategoryAppliedInputTypes", **{_field(n): (list[Literal["text"]], Field(alias=n)) for n in OPENAI}
+)
+
+
+class TaskVerdictOut(BaseModel):
+    label: bool
+    score: float | None
+    threshold: float | None
+
+
+class VerdictOut(BaseModel):
+    """A full guardkit verdict: the three tasks and the categories in every taxonomy."""
+
+    flagged: bool
+    prompt_harmful: TaskVerdictOut | None
+    response_refusal: TaskVerdictOut | None
+    response_harmful: TaskVerdictOut | None
+    categories: dict[str, dict[str, float | None]] = Field(
+        description="taxonomy -> {category: score or null}, for wildguard, llamaguard3 and openai"
+    )
+    is_parsing_error: bool
+    backend: str
+
+
+class ModerationResult(BaseModel):
+    flagged: bool
+    categories: Categories  # type: ignore[valid-type]
+    category_scores: CategoryScores  # type: ignore[valid-type]
+    category_applied_input_types: CategoryAppliedInputTypes  # type: ignore[valid-type]
+    guardkit: VerdictOut | None = Field(default=None, description="guardkit's full verdict (extension)")
+
+
+class ModerationResponse(BaseModel):
+    id: str
+    model: str
+    results: list[ModerationResult]
+
+
+# --- /v1/classify ---------------------------------------------------------------------------
+class PairItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    prompt: NonBlank
+    response: Text | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["system", "user", "assistant"]
+    content: Text | list[TextPart]
+
+
+class MessagesItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    messages: list[ChatMessage] = Field(min_length=1)
+
+
+class ClassifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: list[PairItem | MessagesItem] = Field(
+        min_length=1, description="prompt/response pairs or OpenAI-style message lists"
+    )
+
+
+class ClassifyResponse(BaseModel):
+    id: str
+    backend: str
+    results: list[VerdictOut]
+
+
+# --- /v1/chat/completions (proxy) ------------------------------------------------------------
+class ChatContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: Text | None = None
+
+
+class ProxyMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: Text | list[ChatContentPart] | None = None
+
+
+class ChatCompletionRequest(BaseModel):
+    """OpenAI's chat-completion request; every field besides these is forwarded unchanged."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str = Field(min_length=1)
+    messages: list[ProxyMessage] = Field(min_length=1)
+    stream: bool | None = False
+
+
+class HealthResponse(BaseModel):
+    status: str
+    backend: str | None = None
+    error: str | None = None
+
+
+def guardkit_field_doc() -> dict[str, Any]:
+    """OpenAPI description of the ``guardkit`` field added to chat completions."""
+    return {
+        "action": "allowed | blocked_prompt | blocked_response | guard_error",
+        "prompt": "verdict of the request (VerdictOut) or null",
+        "responses": "one verdict per choice (VerdictOut) or null",
+        "guard_error": "null, or why the guard failed (fail-open only)",
+    }
