@@ -79,6 +79,8 @@ def _validation_message(errors: list[dict[str, Any]]) -> tuple[str, str | None]:
     # drop pydantic's union-branch names ("str", "list[...]") for a readable param path
     param = ".".join(p for p in loc if not any(ch in p for ch in "[]()") and p not in {"str", "function-after"})
     msg = str(e.get("msg", "invalid value"))
+    if not loc and e.get("type") == "missing":
+        return "the request body is empty: send a JSON object", None
     if len(errors) > 1:
         msg += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
     return (f"{param}: {msg}" if param else msg), (param or None)
