@@ -95,7 +95,8 @@ def create_app(
     app.state.upstream_client = upstream_client
 
     install_error_handlers(app)
-    auth = [Depends(_require_key)]
+    # the security scheme is declared (and enforced) only when keys are configured
+    auth = [Depends(_require_key)] if settings.api_keys else []
     app.include_router(moderations.router, dependencies=auth, tags=["moderation"])
     app.include_router(classify.router, dependencies=auth, tags=["moderation"])
     if settings.upstream is not None:  # the proxy exists only with an LLM behind it

@@ -102,6 +102,11 @@ def install_error_handlers(app: FastAPI) -> None:
             except UnicodeDecodeError:
                 return error_response(APIError(400, "the request body is not valid UTF-8", code="invalid_encoding"))
             return error_response(APIError(400, "the request body is not valid JSON", code="invalid_json"))
+        if errors and errors[0].get("type") == "unsupported_input_type":
+            i = errors[0].get("ctx", {}).get("i", 0)
+            return error_response(
+                APIError(400, str(errors[0]["msg"]), param=f"input.{i}", code="unsupported_input_type")
+            )
         message, param = _validation_message(errors)
         return error_response(APIError(400, message, param=param, code="invalid_value"))
 

@@ -22,7 +22,7 @@ from .._types import Conversation, Verdict
 from ..taxonomy import OPENAI
 from .classify import ERROR_RESPONSES, get_guard, verdict_out
 from .errors import APIError
-from .schemas import ImagePart, ModerationRequest, ModerationResponse, ModerationResult, TextPart
+from .schemas import ModerationRequest, ModerationResponse, ModerationResult, TextPart
 from .settings import ServeSettings
 
 __all__ = ["moderation_result", "router"]
@@ -56,15 +56,7 @@ def _texts(body: ModerationRequest) -> list[str]:
     if isinstance(body.input, str):
         return [body.input]
     texts = []
-    for i, item in enumerate(body.input):
-        if isinstance(item, ImagePart):
-            raise APIError(
-                400,
-                f"input[{i}] is an image; guardkit moderates text only: send "
-                "{'type': 'text', 'text': ...} parts or strings",
-                param=f"input.{i}",
-                code="unsupported_input_type",
-            )
+    for item in body.input:
         texts.append(item.text if isinstance(item, TextPart) else item)
     if not texts:
         raise APIError(400, "input is empty: send a string or a non-empty list", param="input", code="invalid_value")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic_core import PydanticCustomError
 
 from ..taxonomy import OPENAI
 
@@ -20,7 +21,6 @@ __all__ = [
     "ErrorBody",
     "ErrorResponse",
     "HealthResponse",
-    "ImagePart",
     "MessagesItem",
     "ModerationRequest",
     "ModerationResponse",
@@ -42,8 +42,11 @@ def _valid_unicode(v: str) -> str:
 
 #: A string that holds valid Unicode.
 Text = Annotated[str, AfterValidator(_valid_unicode)]
+#: A character that is not whitespace by Python's ``str.isspace`` (what ``Conversation`` checks),
+#: spelled out because ``\S`` differs between JSON Schema (ECMA), Rust and Python regexes.
+NOT_SPACE = "[^\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
 #: Text with at least one non-whitespace character (an empty text cannot be judged).
-NonBlank = Annotated[str, Field(pattern=r"\S"), AfterValidator(_valid_unicode)]
+NonBlank = Annotated[str, Field(pattern=NOT_SPACE), AfterValidator(_valid_unicode)]
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -62,32 +65,35 @@ class ErrorResponse(BaseModel):
 
 # --- /v1/moderations -------------------------------------------------------------------------
 class TextPart(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     type: Literal["text"]
     text: NonBlank
 
 
-class ImageURL(BaseModel):
-    url: str
-
-
-class ImagePart(BaseModel):
-    """Accepted by the schema so the error is clear: guardkit judges text only (400)."""
-
-    model_config = ConfigDict(extra="forbid")
-    type: Literal["image_url"]
-    image_url: ImageURL
-
-
-ModerationInput = (
-    NonBlank
-    | Annotated[list[NonBlank], Field(min_length=1)]
-    | Annotated[list[Annotated[TextPart | ImagePart, Field(discriminator="type")]], Field(min_length=1)]
-)
+ModerationInput = NonBlank | Annotated[list[NonBlank], Field(min_length=1)] | Annotated[list[TextPart], Field(min_length=1)]
 
 
 class ModerationRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """OpenAI's moderation request. Image parts (``{"type": "image_url"}``) are not in the
+    schema and are rejected with a clear 400 (``code: unsupported_input_type``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_images(cls, data: Any) -> Any:
+        items = data.get("input") if isinstance(data, dict) else None
+        if isinstance(items, list):
+            for i, item in enumerate(items):
+                if isinstance(item, dict) and item.get("type") in ("image_url", "image", "input_image"):
+                    raise PydanticCustomError(
+                        "unsupported_input_type",
+                        "input[{i}] is an image; guardkit moderates text only: send strings or "
+                        "{{'type': 'text', 'text': ...}} parts",
+                        {"i": i},
+                    )
+        return data
+
     input: ModerationInput = Field(
         description="A string, a list of strings, or a list of {type: 'text', text} parts."
     )
@@ -146,24 +152,36 @@ class ModerationResponse(BaseModel):
 
 # --- /v1/classify ---------------------------------------------------------------------------
 class PairItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     prompt: NonBlank
     response: Text | None = None
 
 
-class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    role: Literal["system", "user", "assistant"]
+class UserMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    role: Literal["user"]
+    content: NonBlank | Annotated[list[TextPart], Field(min_length=1)]
+
+
+class OtherMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    role: Literal["system", "assistant"]
     content: Text | list[TextPart]
 
 
+ChatMessage = Annotated[UserMessage | OtherMessage, Field(discriminator="role")]
+
+#: JSON-schema hint: a conversation needs a user turn (checked by the handler, 400 otherwise).
+_HAS_USER = {"contains": {"type": "object", "required": ["role"], "properties": {"role": {"const": "user"}}}}
+
+
 class MessagesItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    messages: list[ChatMessage] = Field(min_length=1)
+    model_config = ConfigDict(extra="forbid", strict=True)
+    messages: list[ChatMessage] = Field(min_length=1, json_schema_extra=_HAS_USER)
 
 
 class ClassifyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     items: list[PairItem | MessagesItem] = Field(
         min_length=1, description="prompt/response pairs or OpenAI-style message lists"
     )
@@ -177,13 +195,13 @@ class ClassifyResponse(BaseModel):
 
 # --- /v1/chat/completions (proxy) ------------------------------------------------------------
 class ChatContentPart(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     type: str
     text: Text | None = None
 
 
 class ProxyMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: Text | list[ChatContentPart] | None = None
 
@@ -191,9 +209,15 @@ class ProxyMessage(BaseModel):
 class ChatCompletionRequest(BaseModel):
     """OpenAI's chat-completion request; every field besides these is forwarded unchanged."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     model: str = Field(min_length=1)
-    messages: list[ProxyMessage] = Field(min_length=1)
+    messages: list[ProxyMessage] = Field(
+        min_length=1,
+        json_schema_extra={"contains": {
+            "type": "object", "required": ["role", "content"],
+            "properties": {"role": {"const": "user"}, "content": {"type": "string", "pattern": NOT_SPACE}},
+        }},
+    )
     stream: bool | None = False
 
 
