@@ -3,7 +3,7 @@
 Example:
     >>> from guardkit.serve import create_app, ServeSettings
     >>> app = create_app(ServeSettings(backend="fake"))
-    >>> sorted(r.path for r in app.routes if r.path.startswith("/v1"))
+    >>> sorted(p for p in app.openapi()["paths"] if p.startswith("/v1"))
     ['/v1/classify', '/v1/moderations']
 """
 
@@ -103,7 +103,8 @@ def create_app(
         app.include_router(proxy.router, dependencies=auth, tags=["proxy"])
     _add_probes(app, guard, metrics)
 
-    known = {r.path for r in app.routes if hasattr(r, "path")}
+    # metric labels: known paths only, so random URLs cannot blow up the label cardinality
+    known = set(app.openapi()["paths"]) | {getattr(r, "path", "") for r in app.routes} - {""}
     app.add_middleware(_RequestLog, settings=settings)
     app.add_middleware(_BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(_Metrics, metrics=metrics, known=known)
