@@ -33,23 +33,41 @@ def create_fake_llm(chunk_chars: int = 6) -> FastAPI:
         app.state.calls.append({"body": body, "auth": request.headers.get("authorization")})
         if body.get("model") == "missing-model":
             return JSONResponse(
-                {"error": {"message": "model not found", "type": "invalid_request_error", "param": "model",
-                           "code": "model_not_found"}},
+                {
+                    "error": {
+                        "message": "model not found",
+                        "type": "invalid_request_error",
+                        "param": "model",
+                        "code": "model_not_found",
+                    }
+                },
                 status_code=404,
             )
         user = [m for m in body["messages"] if m["role"] == "user"][-1]["content"]
         text = answer_for(user if isinstance(user, str) else json.dumps(user))
         base = {"id": "chatcmpl-fake", "created": 1700000000, "model": body["model"]}
         if not body.get("stream"):
-            return {**base, "object": "chat.completion",
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                                 "finish_reason": "stop", "logprobs": None}],
-                    "usage": {"prompt_tokens": 5, "completion_tokens": 9, "total_tokens": 14}}
+            return {
+                **base,
+                "object": "chat.completion",
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": text},
+                        "finish_reason": "stop",
+                        "logprobs": None,
+                    }
+                ],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 9, "total_tokens": 14},
+            }
 
         async def events() -> Any:
             def chunk(delta: dict[str, Any], finish: str | None) -> str:
-                data = {**base, "object": "chat.completion.chunk",
-                        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+                data = {
+                    **base,
+                    "object": "chat.completion.chunk",
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                }
                 return f"data: {json.dumps(data)}\n\n"
 
             yield chunk({"role": "assistant", "content": ""}, None)

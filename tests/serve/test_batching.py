@@ -89,7 +89,8 @@ def test_app_batches_concurrent_http_requests(client_for):
     clf = SlowFake(delay=0.05)
     c = client_for(classifier=clf, batch_max_wait_ms=10)
     with ThreadPoolExecutor(16) as pool:
-        statuses = list(pool.map(lambda i: c.post("/v1/moderations", json={"input": f"t{i}"}).status_code,
-                                 range(32)))
+        statuses = list(
+            pool.map(lambda i: c.post("/v1/moderations", json={"input": f"t{i}"}).status_code, range(32))
+        )
     assert statuses == [200] * 32
     assert len(clf.sizes) < 32 and max(clf.sizes) > 1

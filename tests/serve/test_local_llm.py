@@ -29,8 +29,9 @@ def llm_url():
 
 def test_local_llm_directly(llm_url):
     client = openai.OpenAI(base_url=llm_url, api_key="unused", max_retries=0)
-    resp = client.chat.completions.create(model="smollm2", messages=[{"role": "user", "content": "Say hi."}],
-                                          max_tokens=8)
+    resp = client.chat.completions.create(
+        model="smollm2", messages=[{"role": "user", "content": "Say hi."}], max_tokens=8
+    )
     assert resp.choices[0].message.content.strip()
     assert resp.usage.completion_tokens <= 8
     assert resp.choices[0].finish_reason in ("stop", "length")
@@ -44,7 +45,9 @@ def test_proxy_in_front_of_smollm2(llm_url):
         assert resp.choices[0].message.content.strip()
         assert resp.guardkit["responses"][0]["response_harmful"] is not None
 
-        chunks = list(client.chat.completions.create(model="smollm2", messages=msgs, max_tokens=16, stream=True))
+        chunks = list(
+            client.chat.completions.create(model="smollm2", messages=msgs, max_tokens=16, stream=True)
+        )
         text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
         assert text.strip()
         assert chunks[-1].guardkit["action"] in ("allowed", "blocked_response")

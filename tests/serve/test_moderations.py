@@ -32,8 +32,9 @@ def test_sdk_string_input(sdk):
 
 
 def test_sdk_list_of_strings_keeps_order(sdk):
-    resp = sdk.moderations.create(input=["hello there", "how to hack a bank", "nice day"],
-                                  model="omni-moderation-latest")
+    resp = sdk.moderations.create(
+        input=["hello there", "how to hack a bank", "nice day"], model="omni-moderation-latest"
+    )
     assert [r.flagged for r in resp.results] == [False, True, False]
     assert resp.model == "omni-moderation-latest"
     assert resp.results[1].categories.illicit is True
@@ -68,7 +69,9 @@ def test_unknown_model_is_404(sdk):
 
 
 def test_flagged_without_mappable_category_uses_fallback():
-    v = Verdict(TaskVerdict(True, 0.8, 0.5), categories=(CategoryScore("wildguard", "copyright_violations", 0.7),))
+    v = Verdict(
+        TaskVerdict(True, 0.8, 0.5), categories=(CategoryScore("wildguard", "copyright_violations", 0.7),)
+    )
     r = moderation_result(v, "illicit").model_dump(by_alias=True)
     assert r["flagged"] is True
     assert [k for k, on in r["categories"].items() if on] == ["illicit"]
@@ -108,8 +111,8 @@ BAD_BODIES = [
     (b'{"input": "ok", "model": 5}', "model:"),
     (b'{"input": "ok", "extra": 1}', "extra"),
     (b'{"input": "\\ud800"}', "unicode"),
-    (b'[]', "Input should be"),
-    (b'{}', "input: Field required"),
+    (b"[]", "Input should be"),
+    (b"{}", "input: Field required"),
     (b"", "the request body is empty"),
 ]
 

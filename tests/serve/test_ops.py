@@ -101,8 +101,12 @@ def test_wrong_api_key_is_401_in_openai_shape(keyed_url):
     with pytest.raises(openai.AuthenticationError) as e:
         client.moderations.create(input="hi")
     assert e.value.status_code == 401
-    assert e.value.body == {"message": "Incorrect API key provided.", "type": "invalid_request_error",
-                            "param": None, "code": "invalid_api_key"}
+    assert e.value.body == {
+        "message": "Incorrect API key provided.",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "invalid_api_key",
+    }
 
 
 def test_missing_api_key_is_401(keyed_url):

@@ -31,8 +31,11 @@ def guarded(upstream: str, classifier: Any = None, **kw: Any) -> Iterator[openai
 @pytest.fixture(scope="module")
 def sdk(fake_llm):
     upstream, _ = fake_llm
-    with guarded(upstream, upstream_api_key="sk-upstream",
-                 policy=Policy(stream_check_chars=30, stream_min_check_chars=10)) as client:
+    with guarded(
+        upstream,
+        upstream_api_key="sk-upstream",
+        policy=Policy(stream_check_chars=30, stream_min_check_chars=10),
+    ) as client:
         yield client
 
 
@@ -81,9 +84,11 @@ def test_harmful_answer_is_replaced(sdk):
 
 
 def test_judged_turn_is_the_last_user_turn(sdk):
-    msgs = [{"role": "user", "content": "how to build a bomb"},
-            {"role": "assistant", "content": "I can't help with that."},
-            {"role": "user", "content": "ok, what's the weather?"}]
+    msgs = [
+        {"role": "user", "content": "how to build a bomb"},
+        {"role": "assistant", "content": "I can't help with that."},
+        {"role": "user", "content": "ok, what's the weather?"},
+    ]
     resp = sdk.chat.completions.create(model="m", messages=msgs)
     assert resp.choices[0].message.content == BENIGN
 
@@ -104,7 +109,9 @@ def test_stream_benign_passes_unchanged(sdk):
 
 
 def test_stream_harmful_answer_is_cut_off(sdk):
-    text, chunks = collect(sdk.chat.completions.create(model="m", messages=ask("teach me chemistry"), stream=True))
+    text, chunks = collect(
+        sdk.chat.completions.create(model="m", messages=ask("teach me chemistry"), stream=True)
+    )
     last = chunks[-1]
     assert last.choices[0].finish_reason == "content_filter"
     assert last.guardkit["action"] == "blocked_response"
@@ -132,7 +139,9 @@ def test_stream_check_frequency_is_bounded(fake_llm):
     """stream_check_chars bounds what reaches the client before a check."""
     upstream, _ = fake_llm
     clf = FakeClassifier()
-    with guarded(upstream, classifier=clf, policy=Policy(stream_check_chars=50, stream_check_sentences=False)) as c:
+    with guarded(
+        upstream, classifier=clf, policy=Policy(stream_check_chars=50, stream_check_sentences=False)
+    ) as c:
         calls0 = clf.calls
         text, _ = collect(c.chat.completions.create(model="m", messages=ask("bread recipe"), stream=True))
     checks = clf.calls - calls0 - 1  # minus the prompt check
@@ -169,7 +178,9 @@ def test_guard_error_fail_closed_is_503(fake_llm):
 
 def test_guard_error_fail_open_forwards_and_says_so(fake_llm):
     upstream, _ = fake_llm
-    with guarded(upstream, classifier=FakeClassifier(fail_on="weather"), policy=Policy(fail_mode="open")) as c:
+    with guarded(
+        upstream, classifier=FakeClassifier(fail_on="weather"), policy=Policy(fail_mode="open")
+    ) as c:
         raw = c.chat.completions.with_raw_response.create(model="m", messages=ask("weather?"))
     resp = raw.parse()
     assert resp.choices[0].message.content == BENIGN
@@ -186,16 +197,20 @@ class SlowClassifier(FakeClassifier):
 
 def test_guard_timeout_fail_closed_is_503(fake_llm):
     upstream, _ = fake_llm
-    with guarded(upstream, classifier=SlowClassifier(), guard_timeout_s=0.1) as c:
-        with pytest.raises(openai.InternalServerError) as e:
-            c.chat.completions.create(model="m", messages=ask("weather?"))
+    with (
+        guarded(upstream, classifier=SlowClassifier(), guard_timeout_s=0.1) as c,
+        pytest.raises(openai.InternalServerError) as e,
+    ):
+        c.chat.completions.create(model="m", messages=ask("weather?"))
     assert e.value.body["code"] == "guard_timeout"
     assert "did not answer within 0.1 s" in e.value.message
 
 
 def test_guard_timeout_fail_open_still_answers(fake_llm):
     upstream, _ = fake_llm
-    with guarded(upstream, classifier=SlowClassifier(), guard_timeout_s=0.1, policy=Policy(fail_mode="open")) as c:
+    with guarded(
+        upstream, classifier=SlowClassifier(), guard_timeout_s=0.1, policy=Policy(fail_mode="open")
+    ) as c:
         resp = c.chat.completions.create(model="m", messages=ask("weather?"))
     assert resp.choices[0].message.content == BENIGN
     assert resp.guardkit["action"] == "allowed_unchecked"
@@ -203,6 +218,7 @@ def test_guard_timeout_fail_open_still_answers(fake_llm):
 
 def test_stream_guard_error_fail_closed_cuts_the_stream(fake_llm):
     upstream, _ = fake_llm
+
     # the prompt passes; the answer check fails (fail_on matches the response conversation's prompt
     # only, so use a classifier that fails whenever a response is present)
     class FailOnResponse(FakeClassifier):
@@ -212,7 +228,9 @@ def test_stream_guard_error_fail_closed_cuts_the_stream(fake_llm):
             return super()._classify_batch(batch)
 
     with guarded(upstream, classifier=FailOnResponse()) as c:
-        text, chunks = collect(c.chat.completions.create(model="m", messages=ask("bread recipe"), stream=True))
+        text, chunks = collect(
+            c.chat.completions.create(model="m", messages=ask("bread recipe"), stream=True)
+        )
     assert chunks[-1].choices[0].finish_reason == "content_filter"
     assert chunks[-1].guardkit["action"] == "guard_error"
     assert "boom" in chunks[-1].guardkit["guard_error"]
@@ -231,8 +249,7 @@ def test_thresholds_are_configurable(fake_llm):
     upstream, _ = fake_llm
     with guarded(upstream, thresholds={"prompt_harmful": 0.95}) as c:
         resp = c.chat.completions.create(model="m", messages=ask("how do I build a bomb"))
-    assert resp.guardkit["prompt"]["prompt_harmful"] == {"label": False, "score": 0.9,
-                                                         "threshold": 0.95}
+    assert resp.guardkit["prompt"]["prompt_harmful"] == {"label": False, "score": 0.9, "threshold": 0.95}
     assert resp.choices[0].message.content == BENIGN
 
 
@@ -247,9 +264,18 @@ def test_mock_transport_upstream(client_for):
     from fastapi.testclient import TestClient
 
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"id": "x", "object": "chat.completion", "created": 0, "model": "m",
-                                         "choices": [{"index": 0, "finish_reason": "stop",
-                                                      "message": {"role": "assistant", "content": "hi!"}}]})
+        return httpx.Response(
+            200,
+            json={
+                "id": "x",
+                "object": "chat.completion",
+                "created": 0,
+                "model": "m",
+                "choices": [
+                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "hi!"}}
+                ],
+            },
+        )
 
     up = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     app = create_app(make_settings(upstream="http://llm.invalid/v1"), upstream_client=up)

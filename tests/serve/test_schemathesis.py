@@ -19,13 +19,30 @@ def _upstream(request: httpx.Request) -> httpx.Response:
 
     body = json.loads(request.content)
     if body.get("stream"):
-        chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
-                 "choices": [{"index": 0, "delta": {"content": "Fine."}, "finish_reason": "stop"}]}
-        return httpx.Response(200, text=f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n",
-                              headers={"content-type": "text/event-stream"})
-    return httpx.Response(200, json={"id": "c", "object": "chat.completion", "created": 0, "model": "m",
-                                     "choices": [{"index": 0, "finish_reason": "stop",
-                                                  "message": {"role": "assistant", "content": "Fine."}}]})
+        chunk = {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": "m",
+            "choices": [{"index": 0, "delta": {"content": "Fine."}, "finish_reason": "stop"}],
+        }
+        return httpx.Response(
+            200,
+            text=f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n",
+            headers={"content-type": "text/event-stream"},
+        )
+    return httpx.Response(
+        200,
+        json={
+            "id": "c",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "m",
+            "choices": [
+                {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Fine."}}
+            ],
+        },
+    )
 
 
 app = create_app(

@@ -40,8 +40,11 @@ def test_toml_file(tmp_path):
 def test_json_file_and_precedence(tmp_path):
     f = tmp_path / "serve.json"
     f.write_text(json.dumps({"backend": "fake", "port": 9000, "backend_options": {"a": "1"}}))
-    s = load_settings(f, {"port": 9100, "host": None, "backend_options": {"b": "2"}},
-                      env={"GUARDKIT_UPSTREAM_API_KEY": "sk-up"})
+    s = load_settings(
+        f,
+        {"port": 9100, "host": None, "backend_options": {"b": "2"}},
+        env={"GUARDKIT_UPSTREAM_API_KEY": "sk-up"},
+    )
     assert s.port == 9100  # flag beats file
     assert s.host == "127.0.0.1"  # None = flag not given
     assert s.backend_options == {"a": "1", "b": "2"}
@@ -66,7 +69,9 @@ def test_json_file_and_precedence(tmp_path):
 def test_bad_settings_are_config_errors(tmp_path, content, name, message):
     f = tmp_path / name
     f.write_text(content)
-    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(
+        ConfigError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")
+    ):
         load_settings(f, env={})
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -11,18 +12,25 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("serve")
     def _serve(
-        host: str = typer.Option(None, "--host", help="Interface to bind (default 127.0.0.1)."),
-        port: int = typer.Option(None, "--port", help="Port (default 8000)."),
-        backend: str = typer.Option(None, "--backend", help="Guard backend spec, e.g. builtin, fake, hf:/path."),
-        backend_opt: list[str] = typer.Option([], "--backend-opt", help="Backend option key=value (repeatable)."),
-        upstream: str = typer.Option(
-            None, "--upstream", help="OpenAI-compatible base URL of the LLM behind /v1/chat/completions."
-        ),
-        config: Path = typer.Option(None, "--config", help="Settings file (.toml or .json)."),
-        log_level: str = typer.Option("info", "--log-level", help="debug, info, warning, error."),
-        log_text: bool = typer.Option(
-            None, "--log-text/--no-log-text", help="Log judged user text (off by default)."
-        ),
+        host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
+        port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+        backend: Annotated[
+            str | None,
+            typer.Option(help="Guard backend spec, e.g. builtin, fake, hf:/path (default builtin)."),
+        ] = None,
+        backend_opt: Annotated[
+            list[str] | None, typer.Option("--backend-opt", help="Backend option key=value (repeatable).")
+        ] = None,
+        upstream: Annotated[
+            str | None,
+            typer.Option(help="OpenAI-compatible base URL of the LLM behind /v1/chat/completions."),
+        ] = None,
+        config: Annotated[Path | None, typer.Option(help="Settings file (.toml or .json).")] = None,
+        log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+        log_text: Annotated[
+            bool | None,
+            typer.Option("--log-text/--no-log-text", help="Log judged user text (off by default)."),
+        ] = None,
     ) -> None:
         """Serve /v1/moderations, /v1/classify and (with --upstream) the /v1/chat/completions proxy.
 

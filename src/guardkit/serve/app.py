@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 from fastapi import Depends, FastAPI, Request
@@ -118,7 +118,7 @@ def _version() -> str:
 
 
 async def _require_key(
-    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:
     keys: tuple[str, ...] = request.app.state.settings.api_keys
     if not keys:
@@ -130,8 +130,9 @@ async def _require_key(
         ok |= hmac.compare_digest(given, key.encode())
     if not ok:
         message = (
-            "Incorrect API key provided." if given else
-            "You didn't provide an API key: send it as 'Authorization: Bearer KEY'."
+            "Incorrect API key provided."
+            if given
+            else "You didn't provide an API key: send it as 'Authorization: Bearer KEY'."
         )
         raise APIError(401, message, code="invalid_api_key", headers={"WWW-Authenticate": "Bearer"})
 
@@ -154,7 +155,9 @@ def _add_probes(app: FastAPI, guard: Guard, metrics: Metrics) -> None:
         if guard.batcher.ready:
             return HealthResponse(status="ready", backend=guard.backend)
         body = HealthResponse(
-            status="failed" if err else "loading", backend=guard.backend, error=None if err is None else str(err)
+            status="failed" if err else "loading",
+            backend=guard.backend,
+            error=None if err is None else str(err),
         )
         return JSONResponse(body.model_dump(), status_code=503)
 
@@ -172,7 +175,9 @@ class _BodyLimit:
 
     def _too_large(self, n: int | str) -> Response:
         return error_response(
-            APIError(413, f"request body too large: {n} bytes, at most {self.max_bytes}", code="request_too_large")
+            APIError(
+                413, f"request body too large: {n} bytes, at most {self.max_bytes}", code="request_too_large"
+            )
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -258,8 +263,12 @@ class _RequestLog:
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", rid.encode("latin-1"))]
                 logger.info(
-                    "%s %s -> %s in %.1f ms [%s]", scope["method"], scope["path"], message["status"],
-                    (time.perf_counter() - start) * 1000, rid,
+                    "%s %s -> %s in %.1f ms [%s]",
+                    scope["method"],
+                    scope["path"],
+                    message["status"],
+                    (time.perf_counter() - start) * 1000,
+                    rid,
                 )
             await send(message)
 

@@ -10,6 +10,7 @@ only costs latency when traffic is light.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -78,10 +79,8 @@ class MicroBatcher:
     async def stop(self) -> None:
         if self._worker is not None:
             self._worker.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
-            except asyncio.CancelledError:
-                pass
             self._worker = None
         if self._queue is not None:
             while not self._queue.empty():
@@ -176,8 +175,10 @@ class MicroBatcher:
             if remaining <= 0 and self._queue.empty():
                 break
             try:
-                job = self._queue.get_nowait() if remaining <= 0 else await asyncio.wait_for(
-                    self._queue.get(), remaining
+                job = (
+                    self._queue.get_nowait()
+                    if remaining <= 0
+                    else await asyncio.wait_for(self._queue.get(), remaining)
                 )
             except TimeoutError:
                 break

@@ -15,7 +15,14 @@ from ..backends import Classifier
 from .batching import MicroBatcher
 from .errors import APIError, guard_failure
 from .metrics import Metrics
-from .schemas import ClassifyRequest, ClassifyResponse, ErrorResponse, MessagesItem, TaskVerdictOut, VerdictOut
+from .schemas import (
+    ClassifyRequest,
+    ClassifyResponse,
+    ErrorResponse,
+    MessagesItem,
+    TaskVerdictOut,
+    VerdictOut,
+)
 from .settings import ServeSettings
 
 __all__ = ["Guard", "router", "verdict_out"]
@@ -37,7 +44,12 @@ class Guard:
     """
 
     def __init__(
-        self, classifier: Classifier, settings: ServeSettings, metrics: Metrics, *, own_classifier: bool = True
+        self,
+        classifier: Classifier,
+        settings: ServeSettings,
+        metrics: Metrics,
+        *,
+        own_classifier: bool = True,
     ) -> None:
         self.classifier = classifier
         self.settings = settings
@@ -99,7 +111,9 @@ class Guard:
         try:
             verdicts = await self.batcher.classify(convs, timeout=self.settings.guard_timeout_s)
         except BackendError as exc:
-            self.metrics.guard_errors.labels(kind="timeout" if isinstance(exc, BackendTimeout) else "error").inc()
+            self.metrics.guard_errors.labels(
+                kind="timeout" if isinstance(exc, BackendTimeout) else "error"
+            ).inc()
             logger.warning("guard failed: %s", exc)
             raise
         self.metrics.count_flags(verdicts)

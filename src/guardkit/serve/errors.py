@@ -77,7 +77,9 @@ def _validation_message(errors: list[dict[str, Any]]) -> tuple[str, str | None]:
         e = {**e, "msg": "must not be empty or blank"}
     loc = [str(p) for p in e.get("loc", ()) if p != "body"]
     # drop pydantic's union-branch names ("str", "list[...]") for a readable param path
-    param = ".".join(p for p in loc if not any(ch in p for ch in "[]()") and p not in {"str", "function-after"})
+    param = ".".join(
+        p for p in loc if not any(ch in p for ch in "[]()") and p not in {"str", "function-after"}
+    )
     msg = str(e.get("msg", "invalid value"))
     if not loc and e.get("type") == "missing":
         return "the request body is empty: send a JSON object", None
@@ -100,7 +102,9 @@ def install_error_handlers(app: FastAPI) -> None:
             try:
                 (await request.body()).decode("utf-8")
             except UnicodeDecodeError:
-                return error_response(APIError(400, "the request body is not valid UTF-8", code="invalid_encoding"))
+                return error_response(
+                    APIError(400, "the request body is not valid UTF-8", code="invalid_encoding")
+                )
             return error_response(APIError(400, "the request body is not valid JSON", code="invalid_json"))
         if errors and errors[0].get("type") == "unsupported_input_type":
             i = errors[0].get("ctx", {}).get("i", 0)
@@ -124,7 +128,9 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 400 and "parsing the body" in detail:
             detail, code = "the request body could not be parsed as JSON (is it valid UTF-8?)", "invalid_json"
-        return error_response(APIError(exc.status_code, detail, code=code, headers=getattr(exc, "headers", None)))
+        return error_response(
+            APIError(exc.status_code, detail, code=code, headers=getattr(exc, "headers", None))
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

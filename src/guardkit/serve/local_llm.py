@@ -135,23 +135,46 @@ def create_llm_app(model: str = "smollm2", *, default_max_tokens: int = 64, load
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
-        return {"object": "list", "data": [{"id": model, "object": "model", "created": 0, "owned_by": "local"}]}
+        return {
+            "object": "list",
+            "data": [{"id": model, "object": "model", "created": 0, "owned_by": "local"}],
+        }
 
     @app.post("/v1/chat/completions")
     async def chat(req: _ChatRequest) -> Response:
         cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         if not req.stream:
             text, n_in, n_out, finish = await asyncio.to_thread(_generate, req)
-            return JSONResponse({
-                "id": cid, "object": "chat.completion", "created": created, "model": model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                             "finish_reason": finish, "logprobs": None}],
-                "usage": {"prompt_tokens": n_in, "completion_tokens": n_out, "total_tokens": n_in + n_out},
-            })
+            return JSONResponse(
+                {
+                    "id": cid,
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": text},
+                            "finish_reason": finish,
+                            "logprobs": None,
+                        }
+                    ],
+                    "usage": {
+                        "prompt_tokens": n_in,
+                        "completion_tokens": n_out,
+                        "total_tokens": n_in + n_out,
+                    },
+                }
+            )
 
         def chunk(delta: dict[str, Any], finish: str | None) -> str:
-            body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+            body = {
+                "id": cid,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
             return f"data: {json.dumps(body)}\n\n"
 
         async def events() -> AsyncIterator[str]:
@@ -182,7 +205,9 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     import uvicorn
 
-    uvicorn.run(create_llm_app(args.model, default_max_tokens=args.max_tokens), host=args.host, port=args.port)
+    uvicorn.run(
+        create_llm_app(args.model, default_max_tokens=args.max_tokens), host=args.host, port=args.port
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -40,10 +40,17 @@ class Metrics:
         return cls(
             registry=r,
             requests=Counter(
-                "guardkit_requests", "HTTP requests by endpoint and status.", ["endpoint", "method", "status"], registry=r
+                "guardkit_requests",
+                "HTTP requests by endpoint and status.",
+                ["endpoint", "method", "status"],
+                registry=r,
             ),
             latency=Histogram(
-                "guardkit_request_duration_seconds", "Request latency.", ["endpoint"], buckets=_LATENCY_BUCKETS, registry=r
+                "guardkit_request_duration_seconds",
+                "Request latency.",
+                ["endpoint"],
+                buckets=_LATENCY_BUCKETS,
+                registry=r,
             ),
             flags=Counter(
                 "guardkit_flags",
@@ -53,11 +60,16 @@ class Metrics:
             ),
             guard_errors=Counter("guardkit_guard_errors", "Guard failures.", ["kind"], registry=r),
             batch_size=Histogram(
-                "guardkit_guard_batch_size", "Conversations per model call.",
-                buckets=(1, 2, 4, 8, 16, 32, 64, 128), registry=r,
+                "guardkit_guard_batch_size",
+                "Conversations per model call.",
+                buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+                registry=r,
             ),
             batch_duration=Histogram(
-                "guardkit_guard_batch_duration_seconds", "Seconds per model call.", buckets=_LATENCY_BUCKETS, registry=r
+                "guardkit_guard_batch_duration_seconds",
+                "Seconds per model call.",
+                buckets=_LATENCY_BUCKETS,
+                registry=r,
             ),
             proxy_actions=Counter("guardkit_proxy_actions", "Proxy outcomes.", ["action"], registry=r),
             ready=Gauge("guardkit_ready", "1 once the guard model has loaded.", registry=r),

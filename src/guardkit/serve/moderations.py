@@ -59,7 +59,9 @@ def _texts(body: ModerationRequest) -> list[str]:
     for item in body.input:
         texts.append(item.text if isinstance(item, TextPart) else item)
     if not texts:
-        raise APIError(400, "input is empty: send a string or a non-empty list", param="input", code="invalid_value")
+        raise APIError(
+            400, "input is empty: send a string or a non-empty list", param="input", code="invalid_value"
+        )
     return texts
 
 

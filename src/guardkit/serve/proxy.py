@@ -109,8 +109,12 @@ def prompt_conversation(body: ChatCompletionRequest) -> Conversation:
         turns.append(Turn(Role(m.role), text))
     users = [i for i, t in enumerate(turns) if t.role is Role.USER and t.content.strip()]
     if not users:
-        raise APIError(400, "messages: at least one user message with text is required", param="messages",
-                       code="invalid_value")
+        raise APIError(
+            400,
+            "messages: at least one user message with text is required",
+            param="messages",
+            code="invalid_value",
+        )
     return Conversation(tuple(turns[: users[-1] + 1]))
 
 
@@ -124,7 +128,13 @@ def _blocks(guard: Guard, v: Verdict, task: str) -> bool:
 
 
 def _chunk(cid: str, created: int, model: str, choices: list[dict[str, Any]], **extra: Any) -> str:
-    data = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model, "choices": choices}
+    data = {
+        "id": cid,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "choices": choices,
+    }
     data.update(extra)
     return f"data: {json.dumps(data)}\n\n"
 
@@ -135,19 +145,37 @@ def _refusal(guard: Guard, model: str, outcome: _Outcome, stream: bool) -> Respo
     headers = {VERDICT_HEADER: outcome.header()}
     if not stream:
         body = {
-            "id": cid, "object": "chat.completion", "created": created, "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": None},
-                         "finish_reason": "content_filter", "logprobs": None}],
+            "id": cid,
+            "object": "chat.completion",
+            "created": created,
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text, "refusal": None},
+                    "finish_reason": "content_filter",
+                    "logprobs": None,
+                }
+            ],
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
             "guardkit": outcome.to_json(),
         }
         return JSONResponse(body, headers=headers)
 
     async def events() -> AsyncIterator[str]:
-        yield _chunk(cid, created, model, [{"index": 0, "delta": {"role": "assistant", "content": text},
-                                            "finish_reason": None}])
-        yield _chunk(cid, created, model, [{"index": 0, "delta": {}, "finish_reason": "content_filter"}],
-                     guardkit=outcome.to_json())
+        yield _chunk(
+            cid,
+            created,
+            model,
+            [{"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": None}],
+        )
+        yield _chunk(
+            cid,
+            created,
+            model,
+            [{"index": 0, "delta": {}, "finish_reason": "content_filter"}],
+            guardkit=outcome.to_json(),
+        )
         yield "data: [DONE]\n\n"
 
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
@@ -165,7 +193,9 @@ def _upstream(request: Request) -> tuple[httpx.AsyncClient, str, dict[str, str]]
 def _upstream_failure(exc: httpx.HTTPError, url: str, timeout: float) -> APIError:
     if isinstance(exc, httpx.TimeoutException):
         return APIError(504, f"the upstream LLM did not answer within {timeout:g} s", code="upstream_timeout")
-    return APIError(502, f"cannot reach the upstream LLM at {url}: {type(exc).__name__}", code="upstream_unreachable")
+    return APIError(
+        502, f"cannot reach the upstream LLM at {url}: {type(exc).__name__}", code="upstream_unreachable"
+    )
 
 
 def _upstream_error_response(status: int, content: bytes, outcome: _Outcome) -> Response:
@@ -177,8 +207,12 @@ def _upstream_error_response(status: int, content: bytes, outcome: _Outcome) -> 
             return JSONResponse(body, status_code=status, headers=headers)
     except ValueError:
         pass
-    err = {"message": f"the upstream LLM answered HTTP {status}", "type": "upstream_error", "param": None,
-           "code": "upstream_error"}
+    err = {
+        "message": f"the upstream LLM answered HTTP {status}",
+        "type": "upstream_error",
+        "param": None,
+        "code": "upstream_error",
+    }
     return JSONResponse({"error": err}, status_code=status if status >= 400 else 502, headers=headers)
 
 
@@ -186,9 +220,11 @@ def _upstream_error_response(status: int, content: bytes, outcome: _Outcome) -> 
     "/v1/chat/completions",
     responses={
         **ERROR_RESPONSES,
-        200: {"description": "A chat completion (JSON) or, with stream: true, SSE chunks; "
-                             "both carry a `guardkit` field and the X-Guardkit-Verdict header",
-              "content": {"application/json": {}, "text/event-stream": {}}},
+        200: {
+            "description": "A chat completion (JSON) or, with stream: true, SSE chunks; "
+            "both carry a `guardkit` field and the X-Guardkit-Verdict header",
+            "content": {"application/json": {}, "text/event-stream": {}},
+        },
         502: {"description": "The upstream LLM cannot be reached or sent an invalid answer"},
         504: {"description": "The upstream LLM timed out"},
     },
@@ -231,11 +267,17 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
         choices = data["choices"]
         assert isinstance(choices, list)
     except (ValueError, KeyError, TypeError, AssertionError) as exc:
-        raise APIError(502, "the upstream LLM sent an invalid chat completion", code="upstream_invalid") from exc
+        raise APIError(
+            502, "the upstream LLM sent an invalid chat completion", code="upstream_invalid"
+        ) from exc
 
-    judged = [(i, c) for i, c in enumerate(choices)
-              if isinstance(c, dict) and isinstance(c.get("message"), dict)
-              and isinstance(c["message"].get("content"), str)]
+    judged = [
+        (i, c)
+        for i, c in enumerate(choices)
+        if isinstance(c, dict)
+        and isinstance(c.get("message"), dict)
+        and isinstance(c["message"].get("content"), str)
+    ]
     if judged:
         try:
             verdicts = await guard.judge([_with_response(conv, c["message"]["content"]) for _, c in judged])
@@ -294,7 +336,11 @@ async def _stream(
 
     text: dict[int, str] = {}
     unchecked: dict[int, int] = {}
-    meta = {"id": f"chatcmpl-guardkit-{uuid.uuid4().hex[:24]}", "created": int(time.time()), "model": model}
+    meta: dict[str, Any] = {
+        "id": f"chatcmpl-guardkit-{uuid.uuid4().hex[:24]}",
+        "created": int(time.time()),
+        "model": model,
+    }
 
     async def check(indices: set[int]) -> bool:
         """Judge the accumulated answers; True when the stream must be cut."""
@@ -325,12 +371,23 @@ async def _stream(
         out = []
         for i in indices:
             sep = "\n\n" if text.get(i) else ""
-            out.append(_chunk(meta["id"], meta["created"], meta["model"],
-                              [{"index": i, "delta": {"content": sep + policy.refusal_message},
-                                "finish_reason": None}]))
-        out.append(_chunk(meta["id"], meta["created"], meta["model"],
-                          [{"index": i, "delta": {}, "finish_reason": "content_filter"} for i in indices],
-                          guardkit=outcome.to_json()))
+            out.append(
+                _chunk(
+                    meta["id"],
+                    meta["created"],
+                    meta["model"],
+                    [{"index": i, "delta": {"content": sep + policy.refusal_message}, "finish_reason": None}],
+                )
+            )
+        out.append(
+            _chunk(
+                meta["id"],
+                meta["created"],
+                meta["model"],
+                [{"index": i, "delta": {}, "finish_reason": "content_filter"} for i in indices],
+                guardkit=outcome.to_json(),
+            )
+        )
         out.append("data: [DONE]\n\n")
         return out
 
@@ -391,5 +448,6 @@ async def _stream(
         if outcome.action in ("blocked_response", "guard_error"):
             guard.metrics.proxy_actions.labels(action=outcome.action).inc()
 
-    return StreamingResponse(counted(), media_type="text/event-stream",
-                             headers={VERDICT_HEADER: outcome.header()})
+    return StreamingResponse(
+        counted(), media_type="text/event-stream", headers={VERDICT_HEADER: outcome.header()}
+    )

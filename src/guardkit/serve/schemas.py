@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, create_model, model_validator
 from pydantic_core import PydanticCustomError
 
 from ..taxonomy import OPENAI
+
+JsonDict = dict[str, JsonValue]
 
 __all__ = [
     "ChatCompletionRequest",
@@ -44,7 +46,9 @@ def _valid_unicode(v: str) -> str:
 Text = Annotated[str, AfterValidator(_valid_unicode)]
 #: A character that is not whitespace by Python's ``str.isspace`` (what ``Conversation`` checks),
 #: spelled out because ``\S`` differs between JSON Schema (ECMA), Rust and Python regexes.
-NOT_SPACE = "[^\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+NOT_SPACE = (
+    "[^\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+)
 #: Text with at least one non-whitespace character (an empty text cannot be judged).
 NonBlank = Annotated[str, Field(pattern=NOT_SPACE), AfterValidator(_valid_unicode)]
 
@@ -70,7 +74,9 @@ class TextPart(BaseModel):
     text: NonBlank
 
 
-ModerationInput = NonBlank | Annotated[list[NonBlank], Field(min_length=1)] | Annotated[list[TextPart], Field(min_length=1)]
+ModerationInput = (
+    NonBlank | Annotated[list[NonBlank], Field(min_length=1)] | Annotated[list[TextPart], Field(min_length=1)]
+)
 
 
 class ModerationRequest(BaseModel):
@@ -97,7 +103,9 @@ class ModerationRequest(BaseModel):
     input: ModerationInput = Field(
         description="A string, a list of strings, or a list of {type: 'text', text} parts."
     )
-    model: str | None = Field(default=None, description="Accepted: the server's model name or an OpenAI moderation model name.")
+    model: str | None = Field(
+        default=None, description="Accepted: the server's model name or an OpenAI moderation model name."
+    )
 
 
 def _field(name: str) -> str:
@@ -172,7 +180,9 @@ class OtherMessage(BaseModel):
 ChatMessage = Annotated[UserMessage | OtherMessage, Field(discriminator="role")]
 
 #: JSON-schema hint: a conversation needs a user turn (checked by the handler, 400 otherwise).
-_HAS_USER = {"contains": {"type": "object", "required": ["role"], "properties": {"role": {"const": "user"}}}}
+_HAS_USER: JsonDict = {
+    "contains": {"type": "object", "required": ["role"], "properties": {"role": {"const": "user"}}}
+}
 
 
 class MessagesItem(BaseModel):
@@ -213,10 +223,16 @@ class ChatCompletionRequest(BaseModel):
     model: str = Field(min_length=1)
     messages: list[ProxyMessage] = Field(
         min_length=1,
-        json_schema_extra={"contains": {
-            "type": "object", "required": ["role", "content"],
-            "properties": {"role": {"const": "user"}, "content": {"type": "string", "pattern": NOT_SPACE}},
-        }},
+        json_schema_extra={
+            "contains": {  # type: ignore[dict-item]
+                "type": "object",
+                "required": ["role", "content"],
+                "properties": {
+                    "role": {"const": "user"},
+                    "content": {"type": "string", "pattern": NOT_SPACE},
+                },
+            }
+        },
     )
     stream: bool | None = False
 

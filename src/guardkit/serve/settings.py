@@ -59,9 +59,9 @@ class Policy(BaseModel):
     block: tuple[BlockingTask, ...] = ("prompt_harmful", "response_harmful")
     fail_mode: Literal["closed", "open"] = "closed"
     refusal_message: str = "I'm sorry, but I can't help with that."
-    stream_check_chars: int = Field(200, ge=1)
+    stream_check_chars: int = Field(default=200, ge=1)
     stream_check_sentences: bool = True
-    stream_min_check_chars: int = Field(40, ge=1)
+    stream_min_check_chars: int = Field(default=40, ge=1)
 
 
 class ServeSettings(BaseModel):
@@ -76,7 +76,7 @@ class ServeSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     host: str = "127.0.0.1"
-    port: int = Field(8000, ge=0, le=65535)
+    port: int = Field(default=8000, ge=0, le=65535)
     backend: str = "builtin"
     backend_options: dict[str, str] = Field(default_factory=dict)
     #: Override the backend's decision thresholds (task name -> probability).
@@ -91,15 +91,15 @@ class ServeSettings(BaseModel):
     fallback_category: str = "illicit"
     upstream: str | None = None
     upstream_api_key: str | None = Field(default=None, repr=False)
-    upstream_timeout_s: float = Field(120.0, gt=0)
+    upstream_timeout_s: float = Field(default=120.0, gt=0)
     api_keys: tuple[str, ...] = Field(default=(), repr=False)
     policy: Policy = Field(default_factory=Policy)
-    guard_timeout_s: float = Field(10.0, gt=0)
-    max_request_bytes: int = Field(1_000_000, ge=1)
-    max_items: int = Field(64, ge=1)
-    max_chars: int = Field(32_000, ge=1)
-    batch_max_size: int = Field(32, ge=1)
-    batch_max_wait_ms: float = Field(5.0, ge=0)
+    guard_timeout_s: float = Field(default=10.0, gt=0)
+    max_request_bytes: int = Field(default=1_000_000, ge=1)
+    max_items: int = Field(default=64, ge=1)
+    max_chars: int = Field(default=32_000, ge=1)
+    batch_max_size: int = Field(default=32, ge=1)
+    batch_max_wait_ms: float = Field(default=5.0, ge=0)
     log_text: bool = False
 
     @field_validator("fallback_category")
