@@ -111,9 +111,10 @@ BAD_BODIES = [
     (b'{"input": "ok", "model": 5}', "model:"),
     (b'{"input": "ok", "extra": 1}', "extra"),
     (b'{"input": "\\ud800"}', "unicode"),
-    (b"[]", "Input should be"),
+    (b"[]", "the request body must be a JSON object"),
     (b"{}", "input: Field required"),
     (b"", "the request body is empty"),
+    (b'"just a string"', "the request body must be a JSON object"),
 ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import httpx
 import pytest
 from hypothesis import HealthCheck, settings
@@ -52,7 +54,11 @@ app = create_app(
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
+#: more examples for a deeper hunt: GUARDKIT_SCHEMATHESIS_EXAMPLES=500 pytest tests/serve/test_schemathesis.py
+EXAMPLES = int(os.environ.get("GUARDKIT_SCHEMATHESIS_EXAMPLES", "25"))
+
+
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms(case):
     case.call_and_validate(headers={"Authorization": "Bearer sk-test"})

@@ -104,6 +104,11 @@ class MicroBatcher:
         return self._ready.is_set() and self._load_error is None
 
     @property
+    def queue_depth(self) -> int:
+        """Conversations waiting for the model."""
+        return 0 if self._queue is None else self._queue.qsize()
+
+    @property
     def load_error(self) -> BaseException | None:
         return self._load_error
 

@@ -65,6 +65,7 @@ class Guard:
             max_wait_ms=settings.batch_max_wait_ms,
             on_batch=metrics.observe_batch,
         )
+        metrics.queue_depth.set_function(lambda: self.batcher.queue_depth)
 
     @property
     def backend(self) -> str:

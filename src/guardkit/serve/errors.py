@@ -83,6 +83,8 @@ def _validation_message(errors: list[dict[str, Any]]) -> tuple[str, str | None]:
     msg = str(e.get("msg", "invalid value"))
     if not loc and e.get("type") == "missing":
         return "the request body is empty: send a JSON object", None
+    if not loc and e.get("type") in ("model_attributes_type", "model_type", "dict_type"):
+        return "the request body must be a JSON object (Content-Type: application/json)", None
     if len(errors) > 1:
         msg += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
     return (f"{param}: {msg}" if param else msg), (param or None)

@@ -21,7 +21,7 @@ class Metrics:
     ``guardkit_request_duration_seconds{endpoint}``, ``guardkit_flags_total{task,category}``,
     ``guardkit_guard_errors_total{kind}``, ``guardkit_guard_batch_size``,
     ``guardkit_guard_batch_duration_seconds``, ``guardkit_proxy_actions_total{action}``,
-    ``guardkit_ready``.
+    ``guardkit_ready``, ``guardkit_guard_queue_depth``.
     """
 
     registry: CollectorRegistry
@@ -33,6 +33,7 @@ class Metrics:
     batch_duration: Histogram
     proxy_actions: Counter
     ready: Gauge
+    queue_depth: Gauge
 
     @classmethod
     def create(cls) -> Metrics:
@@ -73,6 +74,7 @@ class Metrics:
             ),
             proxy_actions=Counter("guardkit_proxy_actions", "Proxy outcomes.", ["action"], registry=r),
             ready=Gauge("guardkit_ready", "1 once the guard model has loaded.", registry=r),
+            queue_depth=Gauge("guardkit_guard_queue_depth", "Conversations waiting for the model.", registry=r),
         )
 
     def observe_batch(self, size: int, seconds: float) -> None:
