@@ -4,7 +4,8 @@ Either point it at a running server::
 
     python benchmarks/load_moderations.py --url http://127.0.0.1:8000 --duration 300 --concurrency 32
 
-or let it start one in-process (uvicorn on a free loopback port) with a backend::
+or let it start one (``guardkit serve`` in a child process on a free loopback port; the
+measurement starts once ``/readyz`` says the model has loaded)::
 
     python benchmarks/load_moderations.py --backend builtin --duration 300 --concurrency 32
 
@@ -21,8 +22,8 @@ import json
 import random
 import socket
 import statistics
+import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,27 +46,38 @@ PROMPTS = [
 
 
 @contextmanager
-def local_server(backend: str, options: dict[str, str]) -> Iterator[str]:
-    """Start ``guardkit serve`` in this process on a free port; yields its base URL."""
-    import uvicorn
+def local_server(backend: str, options: list[str]) -> Iterator[str]:
+    """Start ``guardkit serve`` as a child process on a free port; yields its base URL.
 
-    from guardkit.serve import ServeSettings, create_app
-
-    app = create_app(ServeSettings(backend=backend, backend_options=options))
+    A separate process, so the load generator and the server do not share a GIL.
+    """
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise SystemExit("the server failed to start")
-        time.sleep(0.05)
+    port = sock.getsockname()[1]
+    sock.close()
+    cmd = [
+        sys.executable,
+        "-m",
+        "guardkit",
+        "serve",
+        "--backend",
+        backend,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    for opt in options:
+        cmd += ["--backend-opt", opt]
+    proc = subprocess.Popen(cmd)
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        yield f"http://127.0.0.1:{port}"
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 async def wait_ready(client: httpx.AsyncClient, url: str, timeout: float = 600) -> None:
@@ -147,7 +159,7 @@ async def run_load(
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--url", help="base URL of a running server (else one is started with --backend)")
-    p.add_argument("--backend", default="fake", help="backend for the in-process server (default: fake)")
+    p.add_argument("--backend", default="fake", help="backend for the server it starts (default: fake)")
     p.add_argument("--backend-opt", action="append", default=[], help="backend option key=value")
     p.add_argument("--duration", type=float, default=20.0, help="seconds of measured load (default 20)")
     p.add_argument("--warmup", type=float, default=2.0, help="seconds of unmeasured load first (default 2)")
@@ -165,9 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.url:
         result = go(args.url.rstrip("/"))
     else:
-        from guardkit.backends import parse_options
-
-        with local_server(args.backend, parse_options(args.backend_opt)) as url:
+        with local_server(args.backend, args.backend_opt) as url:
             result = go(url)
         result["backend"] = args.backend
     if args.json:

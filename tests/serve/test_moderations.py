@@ -158,3 +158,19 @@ def test_guard_failure_is_503(client_for):
     assert r.status_code == 503
     assert r.json()["error"]["code"] == "guard_error"
     assert c.post("/v1/moderations", json={"input": "fine"}).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/v1/moderations", "/v1/classify"])
+def test_deeply_nested_json_is_400_not_500(client, path):
+    body = b"[" * 200_000 + b"]" * 200_000
+    r = client.post(path, content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "invalid_json"
+
+
+def test_non_json_content_type_is_400(client):
+    r = client.post(
+        "/v1/moderations", content=b"input=hi", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert r.status_code == 400
+    assert "must be a JSON object" in r.json()["error"]["message"]
