@@ -160,3 +160,17 @@ def test_unknown_route_and_method_use_openai_error_shape(client):
     r = client.get("/v1/moderations")
     assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
     assert client.post("/v1/nothing", json={}).json()["error"]["code"] == "not_found"
+
+
+class LeakyClassifier(FakeClassifier):
+    def _classify_batch(self, batch):  # type: ignore[no-untyped-def]
+        raise ValueError(f"cannot tokenize {batch[0].prompt!r}")
+
+
+def test_third_party_errors_are_logged_without_text(client_for, caplog):
+    c = client_for(classifier=LeakyClassifier())
+    with caplog.at_level(logging.DEBUG):
+        r = c.post("/v1/moderations", json={"input": SECRET})
+    assert r.status_code == 503
+    assert any("guard failed: BackendError caused by ValueError" in m.getMessage() for m in caplog.records)
+    assert all("12345" not in m.getMessage() for m in caplog.records)

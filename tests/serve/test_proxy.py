@@ -173,6 +173,7 @@ def test_guard_error_fail_closed_is_503(fake_llm):
         with pytest.raises(openai.InternalServerError) as e:
             c.chat.completions.create(model="m", messages=ask("weather?"))
     assert e.value.status_code == 503 and e.value.body["code"] == "guard_error"
+    assert e.value.response.headers["x-guardkit-verdict"] == "guard_error; guard_error=1"
     assert len(llm.state.calls) == before
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from .._exceptions import BackendError, BackendTimeout
+from .._exceptions import BackendError, BackendTimeout, BackendUnavailable
 from .._types import Conversation, Task, Thresholds, Verdict
 from ..backends import Classifier
 from .batching import MicroBatcher
@@ -115,7 +115,10 @@ class Guard:
             self.metrics.guard_errors.labels(
                 kind="timeout" if isinstance(exc, BackendTimeout) else "error"
             ).inc()
-            logger.warning("guard failed: %s", exc)
+            # guardkit's own messages are safe to log; a wrapped third-party error might quote
+            # the input, so only its type is logged unless log_text is on
+            ours = isinstance(exc, (BackendTimeout, BackendUnavailable)) or exc.__cause__ is None
+            logger.warning("guard failed: %s", exc if ours or self.settings.log_text else _kind(exc))
             raise
         self.metrics.count_flags(verdicts)
         if self.settings.log_text:  # opt-in only: user text is never logged by default
@@ -128,6 +131,11 @@ class Guard:
             return await self.judge(convs)
         except BackendError as exc:
             raise guard_failure(exc) from exc
+
+
+def _kind(exc: BaseException) -> str:
+    cause = exc.__cause__
+    return type(exc).__name__ + (f" caused by {type(cause).__name__}" if cause is not None else "")
 
 
 def verdict_out(v: Verdict) -> VerdictOut:

@@ -74,7 +74,9 @@ class Metrics:
             ),
             proxy_actions=Counter("guardkit_proxy_actions", "Proxy outcomes.", ["action"], registry=r),
             ready=Gauge("guardkit_ready", "1 once the guard model has loaded.", registry=r),
-            queue_depth=Gauge("guardkit_guard_queue_depth", "Conversations waiting for the model.", registry=r),
+            queue_depth=Gauge(
+                "guardkit_guard_queue_depth", "Conversations waiting for the model.", registry=r
+            ),
         )
 
     def observe_batch(self, size: int, seconds: float) -> None:

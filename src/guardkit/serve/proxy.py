@@ -127,6 +127,14 @@ def _blocks(guard: Guard, v: Verdict, task: str) -> bool:
     return task in guard.settings.policy.block and tv is not None and tv.label
 
 
+def _closed(guard: Guard, exc: BackendError) -> APIError:
+    """Fail-closed: the 503 for a guard failure, with the verdict header saying so."""
+    guard.metrics.proxy_actions.labels(action="guard_error").inc()
+    err = guard_failure(exc)
+    err.headers = {VERDICT_HEADER: "guard_error; guard_error=1"}
+    return err
+
+
 def _chunk(cid: str, created: int, model: str, choices: list[dict[str, Any]], **extra: Any) -> str:
     data = {
         "id": cid,
@@ -243,8 +251,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
         outcome.prompt = (await guard.judge([conv]))[0]
     except BackendError as exc:
         if policy.fail_mode == "closed":
-            metrics.proxy_actions.labels(action="guard_error").inc()
-            raise guard_failure(exc) from exc
+            raise _closed(guard, exc) from exc
         outcome.guard_error, outcome.action = str(exc), "allowed_unchecked"
     if outcome.prompt is not None and _blocks(guard, outcome.prompt, "prompt_harmful"):
         outcome.action = "blocked_prompt"
@@ -283,8 +290,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
             verdicts = await guard.judge([_with_response(conv, c["message"]["content"]) for _, c in judged])
         except BackendError as exc:
             if policy.fail_mode == "closed":
-                metrics.proxy_actions.labels(action="guard_error").inc()
-                raise guard_failure(exc) from exc
+                raise _closed(guard, exc) from exc
             outcome.guard_error, outcome.action = str(exc), "allowed_unchecked"
             verdicts = []
         for (i, c), v in zip(judged, verdicts, strict=False):
