@@ -21,8 +21,11 @@ from .fake_llm import create_fake_llm  # noqa: E402
 
 
 @contextlib.contextmanager
-def live_server(app: Any) -> Iterator[str]:
-    """Run ``app`` with a real uvicorn on a free loopback port; yields the base URL."""
+def live_server(app: Any, startup_timeout: float = 60) -> Iterator[str]:
+    """Run ``app`` with a real uvicorn on a free loopback port; yields the base URL.
+
+    Startup includes the app's lifespan (a model load), hence ``startup_timeout``.
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -30,10 +33,11 @@ def live_server(app: Any) -> Iterator[str]:
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + startup_timeout
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
+            server.should_exit = True
+            raise RuntimeError(f"uvicorn did not start within {startup_timeout:g} s")
         time.sleep(0.01)
     try:
         yield f"http://127.0.0.1:{port}"

@@ -23,7 +23,8 @@ def llm_url():
         smollm2_gguf_path()
     except BackendUnavailable as exc:
         pytest.skip(str(exc))
-    with live_server(create_llm_app("smollm2", default_max_tokens=24)) as url:
+    # loading SmolLM2 takes ~25 s on an idle CPU, much longer on a busy one
+    with live_server(create_llm_app("smollm2", default_max_tokens=24), startup_timeout=600) as url:
         yield f"{url}/v1"
 
 
