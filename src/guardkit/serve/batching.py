@@ -73,6 +73,8 @@ class MicroBatcher:
     async def start(self, load: Callable[[], None] | None = None) -> None:
         """Start the worker; ``load`` (blocking) runs first in the worker thread."""
         self._queue = asyncio.Queue()
+        self._ready = asyncio.Event()
+        self._load_error = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="guardkit-guard")
         self._worker = asyncio.create_task(self._run(load), name="guardkit-batcher")
 
@@ -152,7 +154,11 @@ class MicroBatcher:
             if not batch:
                 continue
             start = time.perf_counter()
-            results = await loop.run_in_executor(self._executor, self._run_batch, [j.conv for j in batch])
+            try:
+                results = await loop.run_in_executor(self._executor, self._run_batch, [j.conv for j in batch])
+            except Exception as exc:  # the worker must survive anything
+                logger.exception("guard worker failed")
+                results = [_as_backend_error(exc)] * len(batch)
             if self._on_batch is not None:
                 self._on_batch(len(batch), time.perf_counter() - start)
             for job, res in zip(batch, results, strict=True):
