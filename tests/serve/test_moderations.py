@@ -174,3 +174,10 @@ def test_non_json_content_type_is_400(client):
     )
     assert r.status_code == 400
     assert "must be a JSON object" in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("headers", [{}, {"content-type": "application/x-www-form-urlencoded"}])
+def test_json_body_without_json_content_type_is_accepted(client, headers):
+    """``curl -d '{...}'`` sends a form content type."""
+    r = client.post("/v1/moderations", content=b'{"input": "kill"}', headers=headers)
+    assert r.status_code == 200 and r.json()["results"][0]["flagged"] is True

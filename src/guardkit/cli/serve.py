@@ -52,4 +52,7 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         logging.getLogger("guardkit").setLevel(log_level.upper())
-        uvicorn.run(app_, host=settings.host, port=settings.port, log_level=log_level.lower())
+        # guardkit logs each request itself (with latency and X-Request-ID): no uvicorn access log
+        uvicorn.run(
+            app_, host=settings.host, port=settings.port, log_level=log_level.lower(), access_log=False
+        )

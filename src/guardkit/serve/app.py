@@ -167,7 +167,11 @@ def _add_probes(app: FastAPI, guard: Guard, metrics: Metrics) -> None:
 
 
 class _BodyLimit:
-    """413 for bodies over ``max_bytes`` (by Content-Length, or counted while reading)."""
+    """413 for bodies over ``max_bytes`` (by Content-Length, or counted while reading).
+
+    Also treats a JSON-looking body sent as a form (``curl -d`` without ``-H content-type``)
+    or without a content type as JSON, so the usual curl one-liners work.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -204,6 +208,10 @@ class _BodyLimit:
                 break
         body = b"".join(chunks)
         sent = False
+        ctype = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip().lower()
+        if ctype in (b"", b"application/x-www-form-urlencoded") and body.lstrip()[:1] in (b"{", b"["):
+            headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+            scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
 
         async def replay() -> Message:
             nonlocal sent
