@@ -248,7 +248,14 @@ class GuardFormat(ABC):
             default=None,
         )
         taxonomy = self.category_taxonomy
-        categories = () if taxonomy is None else tuple(CategoryScore(taxonomy, c, harm_score) for c in cats)
+        flagged = any(tv is not None and tv.label for tv in (tasks[Task.PROMPT_HARMFUL], tasks[Task.RESPONSE_HARMFUL]))
+        # Categories name what is harmful; a threshold that overrules "unsafe" drops them too.
+        # Their score is P(unsafe) of the judgement that listed them.
+        categories = (
+            tuple(CategoryScore(taxonomy, c, harm_score) for c in cats)
+            if taxonomy is not None and flagged
+            else ()
+        )
         raw = "\n---\n".join(g.text for g in generations)
         return Verdict(
             prompt_harmful=tasks[Task.PROMPT_HARMFUL],
