@@ -250,7 +250,9 @@ class OpenAICompatClassifier(GenerativeClassifier):
                 if status not in _RETRY_STATUS:
                     raise _status_error(url, status, message, self.model)
                 timed_out, last = False, f"HTTP {status}: {message}"
-                delay = _retry_after(response) or delay
+                retry_after = _retry_after(response)
+                if retry_after is not None:
+                    delay = retry_after
             if attempt < self.max_retries:
                 logger.info(
                     "openai backend: %s failed (%s); retry %d/%d in %.1fs",
