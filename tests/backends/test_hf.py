@@ -43,7 +43,13 @@ def test_spec_errors(spec, options, message):
 def test_spec_options():
     clf = get_backend(
         "hf:/models/lg3",
-        {"format": "llamaguard3", "categories": "S1,S10", "revision": "0123456789", "max_new_tokens": "5", "dtype": "bfloat16"},
+        {
+            "format": "llamaguard3",
+            "categories": "S1,S10",
+            "revision": "0123456789",
+            "max_new_tokens": "5",
+            "dtype": "bfloat16",
+        },
     )
     assert isinstance(clf, HFClassifier)
     assert clf.revision == "0123456789"  # stays a string, not an int
@@ -113,7 +119,9 @@ def test_smollm2_wildguard_end_to_end(smollm2_hf):
 @pytest.mark.slow
 def test_smollm2_llamaguard3_end_to_end(smollm2_hf):
     # The same loaded weights, another format.
-    clf = HFClassifier.from_model(smollm2_hf._model, smollm2_hf._tokenizer, format="llamaguard3", max_new_tokens=3)
+    clf = HFClassifier.from_model(
+        smollm2_hf._model, smollm2_hf._tokenizer, format="llamaguard3", max_new_tokens=3
+    )
     verdicts = clf.classify(CONVS)
     assert len(verdicts) == 2
     for v in verdicts:

@@ -25,15 +25,28 @@ from guardkit.backends import get_backend
 from guardkit.backends.openai_compat import OpenAICompatClassifier
 
 WG_TOKENS = [
-    ("Harmful", None), (" request", None), (":", None),
+    ("Harmful", None),
+    (" request", None),
+    (":", None),
     (" yes", {" yes": math.log(0.9), " no": math.log(0.1)}),
-    ("\n", None), ("Response", None), (" refusal", None), (":", None),
+    ("\n", None),
+    ("Response", None),
+    (" refusal", None),
+    (":", None),
     (" no", {" no": math.log(0.8), " yes": math.log(0.2)}),
-    ("\n", None), ("Harmful", None), (" response", None), (":", None),
+    ("\n", None),
+    ("Harmful", None),
+    (" response", None),
+    (":", None),
     (" no", {" no": math.log(0.95), " yes": math.log(0.05)}),
     ("</s>", None),  # the stop token: in the tokens, not in the text
 ]
-LG_TOKENS = [("\n\n", None), ("unsafe", {"unsafe": math.log(0.6), "safe": math.log(0.4)}), ("\n", None), ("S1", None)]
+LG_TOKENS = [
+    ("\n\n", None),
+    ("unsafe", {"unsafe": math.log(0.6), "safe": math.log(0.4)}),
+    ("\n", None),
+    ("S1", None),
+]
 
 
 def _legacy_logprobs(tokens: list[tuple[str, dict[str, float] | None]]) -> dict[str, Any]:
@@ -126,15 +139,25 @@ class _Handler(BaseHTTPRequestHandler):
                         {
                             "token": t,
                             "logprob": (top or {t: -0.01}).get(t, -0.01),
-                            "top_logprobs": [{"token": k, "logprob": v} for k, v in (top or {t: -0.01}).items()],
+                            "top_logprobs": [
+                                {"token": k, "logprob": v} for k, v in (top or {t: -0.01}).items()
+                            ],
                         }
                         for t, top in tokens
                     ]
                 }
-            choice = {"index": 0, "message": {"role": "assistant", "content": _text(tokens)}, "logprobs": logprobs}
+            choice = {
+                "index": 0,
+                "message": {"role": "assistant", "content": _text(tokens)},
+                "logprobs": logprobs,
+            }
             return self._send(200, {"object": "chat.completion", "choices": [choice]})
         tokens = LG_TOKENS if model.startswith("lg") else WG_TOKENS
-        choice = {"index": 0, "text": _text(tokens), "logprobs": _legacy_logprobs(tokens) if body.get("logprobs") else None}
+        choice = {
+            "index": 0,
+            "text": _text(tokens),
+            "logprobs": _legacy_logprobs(tokens) if body.get("logprobs") else None,
+        }
         return self._send(200, {"object": "text_completion", "choices": [choice]})
 
 
@@ -199,7 +222,9 @@ def test_llamaguard_completions_send_no_second_bos(srv):
 
 def test_chat_mode_sends_the_conversation(srv):
     url, state = srv
-    with OpenAICompatClassifier(url + "/v1/", model="lg3-chat", format="llamaguard3", chat=True, top_logprobs=5) as clf:
+    with OpenAICompatClassifier(
+        url + "/v1/", model="lg3-chat", format="llamaguard3", chat=True, top_logprobs=5
+    ) as clf:
         v = clf.classify([CONV])[0]
     assert v.response_harmful.label is True and v.response_harmful.score == pytest.approx(0.6)
     path, body, _ = state.requests[0]
@@ -331,7 +356,13 @@ def test_spec_errors(spec, options, message):
 def test_spec_options_and_url_normalisation():
     clf = get_backend(
         "openai:http://gpu:8000#meta-llama/Llama-Guard-3-8B",
-        {"format": "llamaguard3", "categories": "S1,S9", "chat": "false", "timeout": "5", "max_new_tokens": "8"},
+        {
+            "format": "llamaguard3",
+            "categories": "S1,S9",
+            "chat": "false",
+            "timeout": "5",
+            "max_new_tokens": "8",
+        },
     )
     assert isinstance(clf, OpenAICompatClassifier)
     assert clf.url("completions") == "http://gpu:8000/v1/completions"

@@ -52,7 +52,14 @@ class FakeTokenizer:
 
 
 # Token ids of the fake vocabulary: WildGuard's answer, then an EOS (id 2, decoded as "").
-VOCAB = {10: "Harmful request:", 11: " yes", 12: " no", 13: "\nResponse refusal:", 14: "\nHarmful response:", 2: ""}
+VOCAB = {
+    10: "Harmful request:",
+    11: " yes",
+    12: " no",
+    13: "\nResponse refusal:",
+    14: "\nHarmful response:",
+    2: "",
+}
 
 
 def _wildguard_output(with_logprobs: bool) -> FakeCompletionOutput:
@@ -92,7 +99,9 @@ def make_fake_vllm() -> types.ModuleType:
         def get_tokenizer(self) -> FakeTokenizer:
             return self.tokenizer
 
-        def generate(self, prompts: list[Any], sampling_params: SamplingParams, use_tqdm: bool = True) -> list[FakeRequestOutput]:
+        def generate(
+            self, prompts: list[Any], sampling_params: SamplingParams, use_tqdm: bool = True
+        ) -> list[FakeRequestOutput]:
             self.generate_calls.append((prompts, sampling_params, use_tqdm))
             with_logprobs = sampling_params.kwargs.get("logprobs") is not None
             return [FakeRequestOutput([_wildguard_output(with_logprobs)]) for _ in prompts]
@@ -113,7 +122,10 @@ CONVS = [Conversation.from_pair("How do I make a bomb?", "Sorry, no."), Conversa
 
 
 def test_loads_with_settings_and_generates_greedily(fake_vllm):
-    clf = get_backend("vllm:allenai/wildguard", {"revision": "abc123", "gpu_memory_utilization": "0.5", "max_model_len": "4096"})
+    clf = get_backend(
+        "vllm:allenai/wildguard",
+        {"revision": "abc123", "gpu_memory_utilization": "0.5", "max_model_len": "4096"},
+    )
     verdicts = clf.classify(CONVS)
     (llm,) = fake_vllm.instances
     assert llm.kwargs["model"] == "allenai/wildguard"

@@ -107,11 +107,21 @@ PARSE_CASES = [
     ("Harmful request: yes", False, (Y, None, None), False),
     ("Harmful request: no\nResponse refusal: yes\nHarmful response: yes", False, (N, None, None), False),
     # Extra text before and after, as a chatty model may add.
-    ("Sure.\nHarmful request: yes\nResponse refusal: no\nHarmful response: yes\nThanks!", True, (Y, N, Y), False),
+    (
+        "Sure.\nHarmful request: yes\nResponse refusal: no\nHarmful response: yes\nThanks!",
+        True,
+        (Y, N, Y),
+        False,
+    ),
     # Out of order lines are read by key.
     ("Harmful response: no\nHarmful request: yes\nResponse refusal: yes", True, (Y, Y, N), False),
     # The first answer to a question counts.
-    ("Harmful request: no\nHarmful request: yes\nResponse refusal: no\nHarmful response: no", True, (N, N, N), False),
+    (
+        "Harmful request: no\nHarmful request: yes\nResponse refusal: no\nHarmful response: no",
+        True,
+        (N, N, N),
+        False,
+    ),
     # N/A for a response question with a response: no label, as upstream does.
     ("Harmful request: yes\nResponse refusal: N/A\nHarmful response: no", True, (Y, None, N), False),
     # Missing lines with a response: parsing error, readable answers kept.
@@ -134,12 +144,17 @@ PARSE_CASES = [
 def test_parse_table(fmt, text, has_response, expected, error):
     conv = WITH_RESPONSE if has_response else PROMPT_ONLY
     v = fmt.verdict(conv, [Generation(text)], backend="test")
-    got = tuple(None if tv is None else tv.label for tv in (v.prompt_harmful, v.response_refusal, v.response_harmful))
+    got = tuple(
+        None if tv is None else tv.label for tv in (v.prompt_harmful, v.response_refusal, v.response_harmful)
+    )
     assert got == expected
     assert v.is_parsing_error is error
     assert v.raw_output == text
     # Without token log-probs there are no scores.
-    assert all(tv is None or (tv.score is None and tv.threshold is None) for tv in (v.prompt_harmful, v.response_refusal, v.response_harmful))
+    assert all(
+        tv is None or (tv.score is None and tv.threshold is None)
+        for tv in (v.prompt_harmful, v.response_refusal, v.response_harmful)
+    )
     assert v.categories == ()
 
 
@@ -157,11 +172,18 @@ def test_scores_from_token_logprobs(fmt):
     ln = math.log
     steps = _steps(
         [
-            ("Harmful", {}), (" request", {}), (":", {}),
+            ("Harmful", {}),
+            (" request", {}),
+            (":", {}),
             (" yes", {" yes": ln(0.6), " no": ln(0.2), " Yes": ln(0.1), "\n": ln(0.05)}),
-            ("\n", {}), ("Response", {}), (" refusal", {}), (":", {}),
+            ("\n", {}),
+            ("Response", {}),
+            (" refusal", {}),
+            (":", {}),
             (" no", {" no": ln(0.7), " yes": ln(0.3)}),
-            ("\n", {}), ("Harmful response", {}), (":", {}),
+            ("\n", {}),
+            ("Harmful response", {}),
+            (":", {}),
             (" no", {" no": ln(0.99), " N": ln(0.005)}),
         ]
     )
@@ -194,7 +216,9 @@ def test_scores_skip_when_token_texts_do_not_join_to_the_text(fmt):
 def test_scores_use_joined_token_text_when_it_reads_the_same(fmt):
     # A backend whose per-token texts join to a slightly different string (e.g. the decoded
     # text was stripped) still gets scores when the joined text parses to the same labels.
-    steps = _steps([("Harmful request:", {}), (" yes", {" yes": math.log(0.9), " no": math.log(0.1)}), ("\n", {})])
+    steps = _steps(
+        [("Harmful request:", {}), (" yes", {" yes": math.log(0.9), " no": math.log(0.1)}), ("\n", {})]
+    )
     v = fmt.verdict(PROMPT_ONLY, [Generation("Harmful request: yes", steps)])
     assert v.prompt_harmful.score == pytest.approx(0.9)
 
@@ -202,5 +226,9 @@ def test_scores_use_joined_token_text_when_it_reads_the_same(fmt):
 def test_task_order_matches_verdict_fields(fmt):
     text = "Harmful request: yes\nResponse refusal: no\nHarmful response: yes"
     parsed = fmt.parse_one(text, WITH_RESPONSE)
-    assert parsed.labels == {Task.PROMPT_HARMFUL: True, Task.RESPONSE_REFUSAL: False, Task.RESPONSE_HARMFUL: True}
+    assert parsed.labels == {
+        Task.PROMPT_HARMFUL: True,
+        Task.RESPONSE_REFUSAL: False,
+        Task.RESPONSE_HARMFUL: True,
+    }
     assert [text[s.offset : s.offset + 3] for s in parsed.slots] == ["yes", "no\n", "yes"]

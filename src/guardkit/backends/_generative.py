@@ -69,9 +69,11 @@ class GenerativeClassifier(Classifier):
         """``NAME:TARGET`` plus ``key=value`` options; ``categories`` stays a string."""
         if not target:
             raise ConfigError(f"backend {cls.name!r} needs a target: {cls.name}:{cls._target_hint()}")
-        kwargs = {k: (v if k in ("categories", "revision", "model") else _coerce(v)) for k, v in options.items()}
+        kwargs: dict[str, Any] = {
+            k: (v if k in ("categories", "revision", "model") else _coerce(v)) for k, v in options.items()
+        }
         try:
-            return cls(target, **kwargs)  # type: ignore[call-arg]
+            return cls(target, **kwargs)  # type: ignore[call-arg,misc]
         except TypeError as exc:
             raise ConfigError(f"backend {cls.name!r}: {exc}") from exc
 
@@ -92,7 +94,9 @@ class GenerativeClassifier(Classifier):
         flat = [p for prompts in per_conv for p in prompts]
         outputs = self._generate(flat)
         if len(outputs) != len(flat):  # a backend bug, not a user error
-            raise RuntimeError(f"{type(self).__name__} returned {len(outputs)} generations for {len(flat)} prompts")
+            raise RuntimeError(
+                f"{type(self).__name__} returned {len(outputs)} generations for {len(flat)} prompts"
+            )
         grouped: list[list[Generation]] = []
         i = 0
         for prompts in per_conv:

@@ -74,8 +74,13 @@ class HFClassifier(GenerativeClassifier):
         thresholds: Thresholds | None = None,
     ) -> None:
         super().__init__(
-            format=format, categories=categories, judge=judge, max_new_tokens=max_new_tokens,
-            top_logprobs=top_logprobs, batch_size=batch_size, thresholds=thresholds,
+            format=format,
+            categories=categories,
+            judge=judge,
+            max_new_tokens=max_new_tokens,
+            top_logprobs=top_logprobs,
+            batch_size=batch_size,
+            thresholds=thresholds,
         )
         if not isinstance(model, str) or not model.strip():
             raise ConfigError("hf backend needs a model: a local path or a Hugging Face Hub id")
@@ -115,7 +120,12 @@ class HFClassifier(GenerativeClassifier):
 
     @property
     def params(self) -> dict[str, Any]:
-        return {**super().params, "model": self.model_id, "revision": self.revision, "gguf_file": self.gguf_file}
+        return {
+            **super().params,
+            "model": self.model_id,
+            "revision": self.revision,
+            "gguf_file": self.gguf_file,
+        }
 
     # -- lifecycle -----------------------------------------------------------------------
     def _load(self) -> None:

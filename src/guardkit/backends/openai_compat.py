@@ -87,8 +87,13 @@ class OpenAICompatClassifier(GenerativeClassifier):
         thresholds: Thresholds | None = None,
     ) -> None:
         super().__init__(
-            format=format, categories=categories, judge=judge, max_new_tokens=max_new_tokens,
-            top_logprobs=top_logprobs, batch_size=batch_size, thresholds=thresholds,
+            format=format,
+            categories=categories,
+            judge=judge,
+            max_new_tokens=max_new_tokens,
+            top_logprobs=top_logprobs,
+            batch_size=batch_size,
+            thresholds=thresholds,
         )
         self.base_url = _normalise_base_url(base_url)
         if not model or not isinstance(model, str):
@@ -246,7 +251,9 @@ class OpenAICompatClassifier(GenerativeClassifier):
                 if status == 400 and "logprobs" in body and "logprob" in message.lower():
                     logger.warning("openai backend: %s rejects logprobs; scores are off", self.base_url)
                     self._logprobs_supported = False
-                    return self._post(endpoint, {k: v for k, v in body.items() if k not in ("logprobs", "top_logprobs")})
+                    return self._post(
+                        endpoint, {k: v for k, v in body.items() if k not in ("logprobs", "top_logprobs")}
+                    )
                 if status not in _RETRY_STATUS:
                     raise _status_error(url, status, message, self.model)
                 timed_out, last = False, f"HTTP {status}: {message}"
@@ -256,7 +263,11 @@ class OpenAICompatClassifier(GenerativeClassifier):
             if attempt < self.max_retries:
                 logger.info(
                     "openai backend: %s failed (%s); retry %d/%d in %.1fs",
-                    url, last, attempt + 1, self.max_retries, delay,
+                    url,
+                    last,
+                    attempt + 1,
+                    self.max_retries,
+                    delay,
                 )
                 time.sleep(min(delay, _MAX_BACKOFF_S))
         tries = self.max_retries + 1
@@ -265,7 +276,9 @@ class OpenAICompatClassifier(GenerativeClassifier):
                 f"{url} did not answer within {self.timeout:g}s ({tries} tries); "
                 "raise timeout= or check the server's load"
             )
-        raise BackendUnavailable(f"{url} failed after {tries} tries: {last}; is the server up at {self.base_url}?")
+        raise BackendUnavailable(
+            f"{url} failed after {tries} tries: {last}; is the server up at {self.base_url}?"
+        )
 
 
 def _normalise_base_url(base_url: str) -> str:
@@ -315,7 +328,11 @@ def _chat_steps(logprobs: Any, text: str) -> tuple[TokenStep, ...] | None:
             return None
         candidates: dict[str, float] = {}
         for alt in entry.get("top_logprobs") or []:
-            if isinstance(alt, dict) and isinstance(alt.get("token"), str) and isinstance(alt.get("logprob"), (int, float)):
+            if (
+                isinstance(alt, dict)
+                and isinstance(alt.get("token"), str)
+                and isinstance(alt.get("logprob"), (int, float))
+            ):
                 candidates.setdefault(alt["token"], float(alt["logprob"]))
         if isinstance(entry.get("logprob"), (int, float)):
             candidates.setdefault(entry["token"], float(entry["logprob"]))

@@ -72,8 +72,13 @@ class VLLMClassifier(GenerativeClassifier):
         thresholds: Thresholds | None = None,
     ) -> None:
         super().__init__(
-            format=format, categories=categories, judge=judge, max_new_tokens=max_new_tokens,
-            top_logprobs=top_logprobs, batch_size=batch_size, thresholds=thresholds,
+            format=format,
+            categories=categories,
+            judge=judge,
+            max_new_tokens=max_new_tokens,
+            top_logprobs=top_logprobs,
+            batch_size=batch_size,
+            thresholds=thresholds,
         )
         if not isinstance(model, str) or not model.strip():
             raise ConfigError("vllm backend needs a model: a local path or a Hugging Face Hub id")
@@ -158,7 +163,9 @@ def _to_generation(completion: Any) -> Generation:
             if not math.isfinite(value):
                 continue
             prev = top.get(piece)
-            top[piece] = value if prev is None else max(prev, value) + math.log1p(math.exp(-abs(prev - value)))
+            top[piece] = (
+                value if prev is None else max(prev, value) + math.log1p(math.exp(-abs(prev - value)))
+            )
             if cand_id == token_id:
                 chosen = piece
         steps.append(TokenStep(chosen, top))

@@ -244,11 +244,17 @@ class GuardFormat(ABC):
             else:
                 tasks[task] = TaskVerdict(label=labels[task])
         harm_score = max(
-            (tv.score for t in (Task.PROMPT_HARMFUL, Task.RESPONSE_HARMFUL) if (tv := tasks[t]) and tv.score is not None),
+            (
+                tv.score
+                for t in (Task.PROMPT_HARMFUL, Task.RESPONSE_HARMFUL)
+                if (tv := tasks[t]) and tv.score is not None
+            ),
             default=None,
         )
         taxonomy = self.category_taxonomy
-        flagged = any(tv is not None and tv.label for tv in (tasks[Task.PROMPT_HARMFUL], tasks[Task.RESPONSE_HARMFUL]))
+        flagged = any(
+            tv is not None and tv.label for tv in (tasks[Task.PROMPT_HARMFUL], tasks[Task.RESPONSE_HARMFUL])
+        )
         # Categories name what is harmful; a threshold that overrules "unsafe" drops them too.
         # Their score is P(unsafe) of the judgement that listed them.
         categories = (

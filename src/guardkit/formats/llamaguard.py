@@ -110,9 +110,7 @@ class LlamaGuardFormat(GuardFormat):
         self.custom_categories = self.categories != dict(self._defaults)
         # Report categories in the model's taxonomy unless a custom policy renamed them.
         self._category_taxonomy: TaxonomyName | None = (
-            self.taxonomy
-            if all(self._defaults.get(c) == t for c, t in self.categories.items())
-            else None
+            self.taxonomy if all(self._defaults.get(c) == t for c, t in self.categories.items()) else None
         )
 
     def _resolve_categories(self, categories: CategoriesArg) -> dict[str, str]:
@@ -194,7 +192,9 @@ class LlamaGuardFormat(GuardFormat):
                 f"{self.name} with custom categories needs the raw-prompt (completions) mode: "
                 "the model's chat template has its default categories built in; drop chat=true"
             )
-        return [[{"role": t.role.value, "content": t.content} for t in turns] for _, turns in self._requests(conv)]
+        return [
+            [{"role": t.role.value, "content": t.content} for t in turns] for _, turns in self._requests(conv)
+        ]
 
     # -- parsing -------------------------------------------------------------------------
     def parse_one(self, text: str, conv: Conversation, index: int = 0) -> ParsedOutput:
@@ -230,7 +230,9 @@ class LlamaGuardFormat(GuardFormat):
                         codes.append(code)
                 else:
                     error = True
-        return ParsedOutput(labels={task: True}, slots=(slot,), categories=tuple(codes), is_parsing_error=error)
+        return ParsedOutput(
+            labels={task: True}, slots=(slot,), categories=tuple(codes), is_parsing_error=error
+        )
 
 
 class LlamaGuard3Format(LlamaGuardFormat):
