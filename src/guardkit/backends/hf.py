@@ -44,6 +44,8 @@ class HFClassifier(GenerativeClassifier):
         dtype: ``"auto"`` (bfloat16 on GPU, float32 on CPU), ``"float32"``, ``"float16"``, ``"bfloat16"``.
         local_files_only: Never touch the network (the Hub cache or a local path only).
         trust_remote_code: Passed to ``from_pretrained``.
+        use_fast: The tokenizer kind (None: transformers' default). Upstream WildGuard loads
+            its tokenizer with ``use_fast=False``.
         **kwargs: ``format``, ``categories``, ``judge``, ``max_new_tokens``, ``top_logprobs``,
             ``batch_size``, ``thresholds`` (see :class:`GenerativeClassifier`).
 
@@ -65,6 +67,7 @@ class HFClassifier(GenerativeClassifier):
         dtype: str = "auto",
         local_files_only: bool = False,
         trust_remote_code: bool = False,
+        use_fast: bool | None = None,
         format: str | GuardFormat = "wildguard",
         categories: Any = None,
         judge: str | None = None,
@@ -93,6 +96,7 @@ class HFClassifier(GenerativeClassifier):
         self.dtype = dtype
         self.local_files_only = local_files_only
         self.trust_remote_code = trust_remote_code
+        self.use_fast = use_fast
         self._model: Any = None
         self._tokenizer: Any = None
         self._device: Any = None
@@ -173,7 +177,8 @@ class HFClassifier(GenerativeClassifier):
         dtype_key = "dtype" if _version_tuple(transformers.__version__) >= (4, 56) else "torch_dtype"
         where = str(Path(self.model_id).expanduser()) if is_local else self.model_id
         try:
-            tokenizer = transformers.AutoTokenizer.from_pretrained(where, **kwargs)
+            tok_kwargs = kwargs if self.use_fast is None else {**kwargs, "use_fast": self.use_fast}
+            tokenizer = transformers.AutoTokenizer.from_pretrained(where, **tok_kwargs)
             model = transformers.AutoModelForCausalLM.from_pretrained(where, **{dtype_key: dtype}, **kwargs)
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

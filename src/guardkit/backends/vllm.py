@@ -41,6 +41,7 @@ class VLLMClassifier(GenerativeClassifier):
         gpu_memory_utilization: Fraction of GPU memory vLLM may take.
         max_model_len: Context length to reserve (None: the model's).
         tensor_parallel_size: GPUs to shard the model over.
+        tokenizer_mode: vLLM's ``tokenizer_mode``; upstream WildGuard uses ``"slow"``.
         llm_kwargs: Further ``vllm.LLM`` keyword arguments.
         **kwargs: ``format``, ``categories``, ``judge``, ``max_new_tokens``, ``top_logprobs``,
             ``batch_size``, ``thresholds`` (see :class:`GenerativeClassifier`).
@@ -62,6 +63,7 @@ class VLLMClassifier(GenerativeClassifier):
         gpu_memory_utilization: float = 0.9,
         max_model_len: int | None = None,
         tensor_parallel_size: int = 1,
+        tokenizer_mode: str = "auto",
         llm_kwargs: dict[str, Any] | None = None,
         format: str | GuardFormat = "wildguard",
         categories: Any = None,
@@ -90,6 +92,7 @@ class VLLMClassifier(GenerativeClassifier):
         self.gpu_memory_utilization = float(gpu_memory_utilization)
         self.max_model_len = max_model_len
         self.tensor_parallel_size = tensor_parallel_size
+        self.tokenizer_mode = tokenizer_mode
         self.llm_kwargs = dict(llm_kwargs or {})
         self._llm: Any = None
         self._tokenizer: Any = None
@@ -111,6 +114,7 @@ class VLLMClassifier(GenerativeClassifier):
             "dtype": self.dtype,
             "gpu_memory_utilization": self.gpu_memory_utilization,
             "tensor_parallel_size": self.tensor_parallel_size,
+            "tokenizer_mode": self.tokenizer_mode,
             **self.llm_kwargs,
         }
         if self.max_model_len is not None:
