@@ -32,6 +32,7 @@ CONVS = [
         ("hf:m", {"format": "llamaguard"}, "unknown format 'llamaguard'"),
         ("hf:m", {"format": "llamaguard3", "judge": "all"}, "judge must be 'last' or 'both'"),
         ("hf:m", {"batch_size": "0"}, "batch_size must be a positive integer"),
+        ("hf:m", {"num_threads": "0"}, "num_threads must be a positive integer"),
         ("hf:m", {"device_map": "auto"}, "backend 'hf'"),
     ],
 )
@@ -90,10 +91,17 @@ def smollm2_hf():
         path = smollm2_gguf_path()
     except BackendUnavailable as exc:
         pytest.skip(str(exc))
-    clf = HFClassifier(str(path.parent), gguf_file=path.name, device="cpu", dtype="float32", max_new_tokens=3)
+    import torch
+
+    threads = torch.get_num_threads()
+    # One thread: on a shared 2-core machine two threads run ~10x slower (oversubscription).
+    clf = HFClassifier(
+        str(path.parent), gguf_file=path.name, device="cpu", dtype="float32", max_new_tokens=3, num_threads=1
+    )
     clf.load()
     yield clf
     clf.close()
+    torch.set_num_threads(threads)
 
 
 def _check_scores(verdict):
@@ -118,9 +126,9 @@ def test_smollm2_wildguard_end_to_end(smollm2_hf):
 
 @pytest.mark.slow
 def test_smollm2_llamaguard3_end_to_end(smollm2_hf):
-    # The same loaded weights, another format.
+    # The same loaded weights, another format; a two-category policy keeps the prompt short.
     clf = HFClassifier.from_model(
-        smollm2_hf._model, smollm2_hf._tokenizer, format="llamaguard3", max_new_tokens=3
+        smollm2_hf._model, smollm2_hf._tokenizer, format="llamaguard3", categories="S1,S10", max_new_tokens=3
     )
     verdicts = clf.classify(CONVS)
     assert len(verdicts) == 2

@@ -8,7 +8,7 @@ Spec: ``hf:PATH_OR_HUB_ID`` plus options, e.g.::
     --backend hf:/models/smollm2 gguf_file=SmolLM2-135M-Instruct.Q4_1.gguf format=wildguard
 
 Generation is greedy and batched with left padding. Scores come from the generation's own
-logits (``output_scores``): the top ``top_logprobs`` candidates of each step go to the
+logits (``output_logits``, before any logits processor): the top ``top_logprobs`` candidates of each step go to the
 format, which compares the answer words there. Needs ``pip install 'guardkit[hf]'``.
 """
 
@@ -44,6 +44,8 @@ class HFClassifier(GenerativeClassifier):
         dtype: ``"auto"`` (bfloat16 on GPU, float32 on CPU), ``"float32"``, ``"float16"``, ``"bfloat16"``.
         local_files_only: Never touch the network (the Hub cache or a local path only).
         trust_remote_code: Passed to ``from_pretrained``.
+        num_threads: CPU threads for torch (process-wide; None: torch's default). On a busy
+            or small machine 1 is often much faster than oversubscribing.
         use_fast: The tokenizer kind (None: transformers' default). Upstream WildGuard loads
             its tokenizer with ``use_fast=False``.
         **kwargs: ``format``, ``categories``, ``judge``, ``max_new_tokens``, ``top_logprobs``,
@@ -68,6 +70,7 @@ class HFClassifier(GenerativeClassifier):
         local_files_only: bool = False,
         trust_remote_code: bool = False,
         use_fast: bool | None = None,
+        num_threads: int | None = None,
         format: str | GuardFormat = "wildguard",
         categories: Any = None,
         judge: str | None = None,
@@ -97,6 +100,9 @@ class HFClassifier(GenerativeClassifier):
         self.local_files_only = local_files_only
         self.trust_remote_code = trust_remote_code
         self.use_fast = use_fast
+        if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
+            raise ConfigError(f"num_threads must be a positive integer, got {num_threads!r}")
+        self.num_threads = num_threads
         self._model: Any = None
         self._tokenizer: Any = None
         self._device: Any = None
@@ -135,6 +141,8 @@ class HFClassifier(GenerativeClassifier):
     def _load(self) -> None:
         torch = require("torch", "hf")
         transformers = require("transformers", "hf")
+        if self.num_threads is not None:
+            torch.set_num_threads(self.num_threads)
         if not self._preloaded:
             if self.gguf_file:
                 require("gguf", "hf")
@@ -242,17 +250,18 @@ class HFClassifier(GenerativeClassifier):
             num_beams=1,
             pad_token_id=tok.pad_token_id,
             eos_token_id=sorted(eos) or None,
-            output_scores=self.top_logprobs > 0,
+            output_logits=self.top_logprobs > 0,
             return_dict_in_generate=True,
         )
         with torch.inference_mode():
             out = self._model.generate(**enc, generation_config=config)
         new_tokens = out.sequences[:, enc["input_ids"].shape[1] :].tolist()
         top = None
-        if self.top_logprobs > 0 and out.scores:
-            k = min(self.top_logprobs, out.scores[0].shape[-1])
+        logits = getattr(out, "logits", None)
+        if self.top_logprobs > 0 and logits:
+            k = min(self.top_logprobs, logits[0].shape[-1])
             # (steps, batch, k): log-softmax over the vocabulary, then the k best.
-            stacked = torch.stack([s.float().log_softmax(dim=-1) for s in out.scores])
+            stacked = torch.stack([s.float().log_softmax(dim=-1) for s in logits])
             values, indices = stacked.topk(k, dim=-1)
             top = (values.cpu().tolist(), indices.cpu().tolist())
         results: list[Generation] = []
