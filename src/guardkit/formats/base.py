@@ -83,7 +83,8 @@ class ParsedOutput:
 
 def _word_side(token: str, positive: str, negative: str) -> int:
     """+1 if ``token`` can start ``positive`` only, -1 if ``negative`` only, else 0."""
-    t = token.strip().lower()
+    # A token may carry the separator before the word (": yes" in some vocabularies).
+    t = token.strip().lstrip(":").strip().lower()
     if not t:
         return 0
     pos, neg = positive.startswith(t), negative.startswith(t)
