@@ -114,9 +114,13 @@ def _check_scores(verdict):
 @pytest.mark.slow
 def test_smollm2_wildguard_end_to_end(smollm2_hf):
     clf = smollm2_hf
-    assert clf._tokenizer.padding_side == "left"
-    verdicts = clf.classify(CONVS)  # one batch of two prompts of different lengths
+    side = clf._tokenizer.padding_side
+    verdicts = clf.classify(CONVS)  # one batch of two prompts of different lengths (left-padded)
     assert len(verdicts) == 2
+    assert clf._tokenizer.padding_side == side  # padding side is per call, not a mutation
+    # Left padding does not change what the shorter prompt generates.
+    (alone,) = clf._generate(clf.format.prompts(CONVS[0]))
+    assert alone.text == verdicts[0].raw_output
     for v in verdicts:
         assert v.backend == "hf" and isinstance(v.raw_output, str)
         # A 135M chat model does not speak WildGuard's format: a parsing error, never an exception.

@@ -152,8 +152,9 @@ class HFClassifier(GenerativeClassifier):
             self._model.to(self._device)
         self._model.eval()
         tok = self._tokenizer
-        tok.padding_side = "left"
         if tok.pad_token is None:
+            # Padding is masked out; any token will do. (Padding side is set per call, so a
+            # tokenizer shared through from_model() is otherwise left as it was.)
             tok.pad_token = tok.eos_token
         logger.info("hf backend ready: %s on %s (format %s)", self.model_id, self._device, self.format.name)
 
@@ -242,6 +243,7 @@ class HFClassifier(GenerativeClassifier):
             add_special_tokens=self.format.add_special_tokens,
             return_tensors="pt",
             padding=True,
+            padding_side="left",
         ).to(self._device)
         eos = self._eos_ids()
         config = transformers.GenerationConfig(
