@@ -23,15 +23,7 @@ from collections.abc import Mapping
 from .._exceptions import ConfigError
 from .base import BatchCallback, Classifier
 
-__all__ = [
-    "BACKENDS",
-    "BatchCallback",
-    "Classifier",
-    "DEFAULT_BACKEND",
-    "cached_backend",
-    "get_backend",
-    "parse_options",
-]
+__all__ = ["BACKENDS", "BatchCallback", "Classifier", "DEFAULT_BACKEND", "cached_backend", "get_backend", "parse_options"]
 
 #: name -> "module:Class" (relative to this package); imported only when chosen.
 BACKENDS: dict[str, str] = {

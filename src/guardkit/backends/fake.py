@@ -10,15 +10,8 @@ from .base import Classifier
 __all__ = ["FakeClassifier"]
 
 _HARM = {
-    "bomb": "S9",
-    "kill": "S1",
-    "poison": "S1",
-    "meth": "S2",
-    "steal": "S2",
-    "hack": "S14",
-    "malware": "S14",
-    "suicide": "S11",
-    "racist": "S10",
+    "bomb": "S9", "kill": "S1", "poison": "S1", "meth": "S2", "steal": "S2",
+    "hack": "S14", "malware": "S14", "suicide": "S11", "racist": "S10",
 }
 _REFUSAL = ("i can't", "i cannot", "i won't", "sorry", "i'm not able", "as an ai")
 
@@ -32,9 +25,7 @@ class FakeClassifier(Classifier):
 
     name = "fake"
 
-    def __init__(
-        self, *, batch_size: int = 16, thresholds: Thresholds | None = None, fail_on: str | None = None
-    ) -> None:
+    def __init__(self, *, batch_size: int = 16, thresholds: Thresholds | None = None, fail_on: str | None = None) -> None:
         super().__init__(batch_size=batch_size, thresholds=thresholds)
         self.fail_on = fail_on
         self.calls = 0
