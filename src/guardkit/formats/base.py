@@ -184,6 +184,17 @@ class GuardFormat(ABC):
         """The first (usually only) prompt for ``conv``."""
         return self.prompts(conv)[0]
 
+    def parse(self, text: str, conv: Conversation, *, thresholds: Thresholds | None = None) -> Verdict:
+        """The :class:`Verdict` for a single generation without token log-probs (no scores).
+
+        Example:
+            >>> from guardkit.formats import get_format
+            >>> v = get_format("llamaguard3").parse("unsafe\\nS9", Conversation.from_pair("..."))
+            >>> v.prompt_harmful.label, [c.name for c in v.categories]
+            (True, ['S9'])
+        """
+        return self.verdict(conv, [Generation(text)], thresholds=thresholds)
+
     # -- combining -----------------------------------------------------------------------
     @staticmethod
     def _scores(parsed: ParsedOutput, steps: Sequence[TokenStep]) -> dict[Task, float]:
