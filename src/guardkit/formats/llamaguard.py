@@ -22,7 +22,9 @@ as ``Agent`` and fills ``response_harmful``. ``response_refusal`` is always None
 ``Agent``), filling both harm tasks at twice the cost.
 
 The score is P(unsafe) at the first generated word (Meta's model card: "we look at the
-probability for the first token, and use that as the 'unsafe' class probability").
+probability for the first token, and use that as the 'unsafe' class probability"). Leading
+whitespace tokens are skipped: Llama Guard 3's template ends right after the assistant
+header, so the model first writes ``"\n\n"`` and then ``safe`` / ``unsafe``.
 """
 
 from __future__ import annotations
