@@ -235,7 +235,9 @@ def test_task_order_matches_verdict_fields(fmt):
 
 
 def test_answer_token_that_carries_the_colon(fmt):
-    steps = _steps([("Harmful request", {}), (": no", {": no": math.log(0.75), ": yes": math.log(0.25), ":": -3.0})])
+    steps = _steps(
+        [("Harmful request", {}), (": no", {": no": math.log(0.75), ": yes": math.log(0.25), ":": -3.0})]
+    )
     text = "".join(s.text for s in steps)
     v = fmt.verdict(PROMPT_ONLY, [Generation(text, steps)])
     assert v.prompt_harmful.label is False and v.prompt_harmful.score == pytest.approx(0.25)
