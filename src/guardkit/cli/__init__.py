@@ -13,6 +13,13 @@ from .._exceptions import GuardkitError
 
 __all__ = ["app", "main"]
 
+# typer >= 0.20 vendors click (typer._click); older typer uses click itself. Catch both.
+_ABORT: tuple[type[BaseException], ...] = (typer.Abort, click.exceptions.Abort)
+_EXIT: tuple[type[BaseException], ...] = (typer.Exit, click.exceptions.Exit)
+_USAGE: tuple[type[BaseException], ...] = tuple(
+    {getattr(typer.exceptions, "TyperException", click.exceptions.ClickException), click.exceptions.ClickException}
+)
+
 app = typer.Typer(
     name="guardkit",
     help="Safety moderation for LLM applications: prompt harm, refusal and response harm.",
@@ -34,12 +41,14 @@ def main(argv: list[str] | None = None) -> int:
     except GuardkitError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         return 2
-    except click.exceptions.Abort:
+    except _ABORT:
         typer.secho("aborted", err=True)
         return 130
-    except click.exceptions.ClickException as exc:
+    except _EXIT as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except _USAGE as exc:  # bad options/arguments: click's own message and usage, exit 2
         exc.show()
-        return exc.exit_code
+        return int(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
         typer.secho("interrupted", err=True)
         return 130

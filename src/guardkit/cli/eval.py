@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
     def _eval(
         suite: Annotated[str, typer.Option(help="paper, korean, overrefusal or all")] = "paper",
         backend: Annotated[str, typer.Option(help="backend spec, e.g. builtin, fake, hf:/path/to/model")] = "builtin",
-        backend_opt: Annotated[list[str] | None, typer.Option("--backend-opt", help="key=value backend option (repeatable)")] = None,
+        backend_opt: Annotated[list[str] | None, typer.Option("--backend-opt", "-O", help="key=value backend option (repeatable)")] = None,
         data_dir: Annotated[Path | None, typer.Option(help="data dir holding eval/ (default: $GUARDKIT_DATA_DIR or ../shared/data)")] = None,
         out: Annotated[Path, typer.Option(help="output folder for report.json/csv/md and plots")] = Path("out/eval"),
         cache_dir: Annotated[Path | None, typer.Option(help="prediction cache (default: OUT/cache)")] = None,

@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(help="Guard backend spec, e.g. builtin, fake, hf:/path (default builtin)."),
         ] = None,
         backend_opt: Annotated[
-            list[str] | None, typer.Option("--backend-opt", help="Backend option key=value (repeatable).")
+            list[str] | None, typer.Option("--backend-opt", "-O", help="Backend option key=value (repeatable).")
         ] = None,
         upstream: Annotated[
             str | None,
