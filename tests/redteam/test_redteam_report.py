@@ -120,3 +120,16 @@ def test_save_writes_json_markdown_and_png(tmp_path):
                          "data_hashes"}
     assert data["guard_evasion"]["leetspeak"]["evasion_rate"]["value"] == 1.0
     assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_import_redteam_stays_light():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, guardkit.redteam, guardkit.redteam.runner, guardkit.redteam.report, guardkit.redteam.targets;"
+        "bad = [m for m in ('torch', 'transformers', 'matplotlib', 'yaml', 'httpx') if m in sys.modules];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

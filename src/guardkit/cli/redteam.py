@@ -42,13 +42,13 @@ def register(app: typer.Typer) -> None:
 
         Example: guardkit redteam --target smollm2 --attacks wildjailbreak --guard builtin --limit 10
         """
+        from .._exceptions import ConfigError
         from ..backends import get_backend, parse_options
         from ..redteam.attacks import ATTACK_SETS, load_attacks
         from ..redteam.mutators import parse_mutators
         from ..redteam.report import build_report
         from ..redteam.runner import run_attacks
         from ..redteam.targets import get_target
-        from .._exceptions import ConfigError
 
         # validate everything cheap before loading any data or model
         if attacks not in ATTACK_SETS:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .._exceptions import ConfigError, DatasetError
+from .._optional import require
 from .mutators import mutate
 
 __all__ = ["ATTACK_SETS", "Attack", "AttackSet", "load_attacks", "resolve_data_dir"]
@@ -192,7 +193,7 @@ def _benign_requests(r: _Reader) -> list[tuple[str, str, str]]:
 
 def _templates(r: _Reader) -> list[tuple[str, str, str, str]]:
     """(template with ``{prompt}`` slot, family, source, license) for the permissive templates."""
-    import yaml
+    yaml = require("yaml", "redteam")
 
     out: list[tuple[str, str, str, str]] = []
     tdir = r.root / "train/jailbreak-templates-pyrit/templates"

@@ -30,7 +30,7 @@ import hashlib
 import random
 import re
 from collections.abc import Sequence
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, TypeVar, runtime_checkable
 
 from .._exceptions import ConfigError
 
@@ -54,13 +54,18 @@ class Mutator(Protocol):
         ...
 
 
+_T = TypeVar("_T")
+
 #: name -> mutator instance. Add one with :func:`register`.
 MUTATORS: dict[str, Mutator] = {}
 
 
-def register(cls: type) -> type:
-    """Class decorator: register a mutator under its ``name``."""
-    MUTATORS[cls.name] = cls()
+def register(cls: type[_T]) -> type[_T]:
+    """Class decorator: register a mutator (a class with ``name`` and ``apply``) under its name."""
+    instance = cls()
+    if not isinstance(instance, Mutator):
+        raise TypeError(f"{cls.__name__} is not a mutator: it needs a name and apply(text, rng)")
+    MUTATORS[instance.name] = instance
     return cls
 
 
@@ -265,9 +270,7 @@ class PastTense:
     _ASK = re.compile(r"^\s*(?:please\s+)?(?:can|could|will|would)\s+you\s+(?:please\s+)?(.+?)[\s?.!]*$", re.I | re.S)
     _IMPERATIVE = re.compile(r"^\s*(?:please\s+)?([A-Za-z]+)\b(.*?)[\s?.!]*$", re.S)
     _VERBS: ClassVar[frozenset[str]] = frozenset(
-        "write create explain give provide describe develop generate tell teach show list outline "
-        "design draft compose produce build make suggest instruct detail offer publish post plan "
-        "craft share find help".split()
+        ["write", "create", "explain", "give", "provide", "describe", "develop", "generate", "tell", "teach", "show", "list", "outline", "design", "draft", "compose", "produce", "build", "make", "suggest", "instruct", "detail", "offer", "publish", "post", "plan", "craft", "share", "find", "help"]
     )
 
     def apply(self, text: str, rng: random.Random) -> str:

@@ -308,8 +308,9 @@ def build_report(
 
 def plot_report(report: RedteamReport, path: str | Path) -> None:
     """A bar chart: ASR and RTA per slice without/with guard (95% CI whiskers), guard evasion."""
-    import matplotlib
+    from .._optional import require
 
+    matplotlib = require("matplotlib", "redteam")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
