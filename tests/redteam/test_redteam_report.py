@@ -133,3 +133,11 @@ def test_import_redteam_stays_light():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_public_surface_is_all():
+    import guardkit.redteam as rt
+
+    public = {n for n in dir(rt) if not n.startswith("_")} - {"annotations", "attacks", "mutators", "report",
+                                                              "runner", "targets"}
+    assert set(rt.__all__) == public

@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
         from ..backends import get_backend, parse_options
         from ..redteam.attacks import ATTACK_SETS, load_attacks
         from ..redteam.mutators import parse_mutators
-        from ..redteam.report import build_report
+        from ..redteam.report import build_report, write_results
         from ..redteam.runner import run_attacks
         from ..redteam.targets import get_target
 
@@ -88,5 +88,6 @@ def register(app: typer.Typer) -> None:
             params=params, data_hashes=attack_set.data_hashes,
         )
         paths = report.save(out, plot=plot)
+        paths["results"] = write_results(run.results, out / "results.jsonl")
         typer.echo(report.to_markdown())
         typer.echo(f"\nwrote {', '.join(str(p) for p in paths.values())}", err=True)

@@ -275,8 +275,8 @@ def load_attacks(
         DatasetError: a data file is missing or malformed (the message names it).
 
     Example:
-        >>> s = load_attacks("harmful", limit=3)  # doctest: +SKIP
-        >>> len(s.attacks)
+        >>> s = load_attacks("harmful", "../shared/data", limit=3)  # doctest: +SKIP
+        >>> len(s.attacks)  # doctest: +SKIP
         3
     """
     if name not in ATTACK_SETS:

@@ -27,6 +27,7 @@ from typing import Any
 from .attacks import Attack
 
 __all__ = [
+    "GUARD_REFUSAL",
     "ArmMetrics",
     "AttackResult",
     "Breakdown",
@@ -36,9 +37,13 @@ __all__ = [
     "RedteamReport",
     "build_report",
     "wilson_interval",
+    "write_results",
 ]
 
 _Z95 = 1.959963984540054
+
+#: What the user sees when the guard blocks a prompt or a response.
+GUARD_REFUSAL = "I'm sorry, but I can't help with that request."
 
 
 def wilson_interval(k: int, n: int, z: float = _Z95) -> tuple[float, float]:
@@ -119,6 +124,11 @@ class AttackResult:
     @property
     def blocked(self) -> bool:
         return bool(self.guard_prompt_flagged) or bool(self.guard_response_flagged)
+
+    @property
+    def guarded_response(self) -> str:
+        """What the user sees with the guard in front."""
+        return GUARD_REFUSAL if self.blocked else self.response
 
     @property
     def guarded_success(self) -> bool:
@@ -304,6 +314,23 @@ def build_report(
         by_mutator=_group(results, lambda r: r.attack.mutator, guarded),
         guard_evasion=tuple(Evasion.of(m, cs) for m, cs in by_mut.items()),
     )
+
+
+def write_results(results: Sequence[AttackResult], path: str | Path) -> Path:
+    """One JSON line per attack (ids, labels, both arms' outcomes, responses) for inspection."""
+    p = Path(path)
+    with p.open("w", encoding="utf-8") as fh:
+        for r in results:
+            a = r.attack
+            row = {
+                "id": a.id, "family": a.family, "mutator": a.mutator, "harmful": a.harmful, "source": a.source,
+                "prompt": a.prompt, "response": r.response, "judged_harmful": r.judged_harmful,
+                "judged_refusal": r.judged_refusal, "judge_error": r.judge_error, "success": r.success,
+                "guard_prompt_flagged": r.guard_prompt_flagged, "guard_response_flagged": r.guard_response_flagged,
+                "guarded_success": r.guarded_success, "guarded_refusal": r.guarded_refusal,
+            }
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return p
 
 
 def plot_report(report: RedteamReport, path: str | Path) -> None:

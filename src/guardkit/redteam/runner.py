@@ -27,15 +27,12 @@ from .._types import Conversation, Verdict
 from ..backends.base import Classifier
 from .attacks import Attack
 from .mutators import MUTATORS, mutate
-from .report import AttackResult, EvasionCheck
+from .report import GUARD_REFUSAL, AttackResult, EvasionCheck
 from .targets import Target
 
 __all__ = ["GUARD_REFUSAL", "RunOutput", "run_attacks"]
 
 logger = logging.getLogger(__name__)
-
-#: What the user sees when the guard blocks a prompt or a response.
-GUARD_REFUSAL = "I'm sorry, but I can't help with that request."
 
 Advance = Callable[[int], None]
 
