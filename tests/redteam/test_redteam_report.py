@@ -30,6 +30,22 @@ def test_wilson_interval_known_values(k, n, low, high):
     assert hi == pytest.approx(high, abs=1e-4)
 
 
+@pytest.mark.parametrize("n", [1, 7, 10, 33])
+def test_wilson_interval_contains_the_estimate_exactly_at_the_ends(n):
+    assert wilson_interval(0, n)[0] == 0.0 and wilson_interval(n, n)[1] == 1.0
+    for k in range(n + 1):
+        lo, hi = wilson_interval(k, n)
+        assert lo <= k / n <= hi
+
+
+def test_plot_handles_all_zero_and_all_one_rates(tmp_path):
+    results = [_res(i, True, True, False, pflag=True) for i in range(7)]
+    results += [_res(10 + i, False, False, False, pflag=False, rflag=False) for i in range(7)]
+    rep = build_report(results, evasion=[EvasionCheck(str(i), "base64", True, False) for i in range(7)],
+                       guarded=True)
+    assert rep.save(tmp_path)["png"].exists()
+
+
 def test_wilson_rejects_bad_counts():
     with pytest.raises(ValueError, match="n must be positive"):
         wilson_interval(0, 0)

@@ -61,7 +61,9 @@ def wilson_interval(k: int, n: int, z: float = _Z95) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low = 0.0 if k == 0 else max(0.0, centre - half)  # exact ends: no rounding error past p
+    high = 1.0 if k == n else min(1.0, centre + half)
+    return low, high
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,7 +350,9 @@ def plot_report(report: RedteamReport, path: str | Path) -> None:
 
     def bars(ax: Any, x: Sequence[float], rates: Sequence[Rate], width: float, label: str) -> None:
         vals = [r.value or 0.0 for r in rates]
-        err = [[(r.value or 0) - (r.low or 0) for r in rates], [(r.high or 0) - (r.value or 0) for r in rates]]
+        # clamp: the Wilson bounds can sit a rounding error inside the point estimate
+        err = [[max(0.0, (r.value or 0) - (r.low or 0)) for r in rates],
+               [max(0.0, (r.high or 0) - (r.value or 0)) for r in rates]]
         ax.bar(x, vals, width, yerr=err, capsize=2, label=label)
 
     for ax, (title, pick) in zip(axes[0], panels, strict=False):
