@@ -343,7 +343,9 @@ def plot_report(report: RedteamReport, path: str | Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [Breakdown("all", report.without_guard, report.with_guard), *report.by_family, *report.by_mutator]
+    rows = [Breakdown("all", report.without_guard, report.with_guard)]
+    rows += [Breakdown(f"family: {b.key}", b.without_guard, b.with_guard) for b in report.by_family]
+    rows += [Breakdown(f"mutator: {b.key}", b.without_guard, b.with_guard) for b in report.by_mutator]
     panels: list[tuple[str, Callable[[ArmMetrics], Rate]]] = [("ASR", lambda m: m.asr), ("RTA", lambda m: m.rta)]
     ncols = 3 if report.guard_evasion else 2
     fig, axes = plt.subplots(1, ncols, figsize=(5 * ncols, 4.5), squeeze=False)
