@@ -187,7 +187,7 @@ class HFTarget:
         try:
             tok = transformers.AutoTokenizer.from_pretrained(self.path)
             model = transformers.AutoModelForCausalLM.from_pretrained(self.path)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # missing files; a malformed hub id
             raise BackendUnavailable(f"cannot load the Hugging Face model {self.path!r}: {exc}") from exc
         model.eval()
         if tok.pad_token is None:
