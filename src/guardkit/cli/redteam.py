@@ -8,6 +8,9 @@ from typing import Annotated
 
 import typer
 
+from ..redteam.attacks import ATTACK_SETS
+from ..redteam.mutators import MUTATORS
+
 __all__ = ["register"]
 
 logger = logging.getLogger(__name__)
@@ -17,17 +20,19 @@ def register(app: typer.Typer) -> None:
     @app.command("redteam")
     def _redteam(
         target: Annotated[str, typer.Option(help="smollm2 | hf:PATH_OR_ID | openai:BASE_URL#MODEL")],
-        attacks: Annotated[str, typer.Option(help="attack set: wildjailbreak | harmful | templates")],
+        attacks: Annotated[str, typer.Option(help=f"attack set: {' | '.join(ATTACK_SETS)}")],
         judge: Annotated[str, typer.Option(help="backend that judges responses (harm, refusal)")] = "builtin",
         guard: Annotated[str | None, typer.Option(help="backend put in front of the target")] = None,
         limit: Annotated[int | None, typer.Option(help="at most N harmful and N benign attacks")] = None,
         seed: Annotated[int, typer.Option(help="seed for sampling and mutators")] = 0,
-        mutators: Annotated[str, typer.Option(help="comma-separated mutators sent to the target, or 'all'")] = "none",
+        mutators: Annotated[str, typer.Option(
+                help=f"mutators applied to what the target receives, comma-separated, or 'all': {', '.join(MUTATORS)}"
+            )] = "none",
         evasion_mutators: Annotated[
             str, typer.Option(help="mutators for the guard-evasion check (guard only), 'all' or 'none'")
         ] = "all",
         data_dir: Annotated[
-            Path | None, typer.Option(help="shared data folder [default: $GUARDKIT_DATA_DIR or ../shared/data]")
+            Path | None, typer.Option(help="shared data folder (default: $GUARDKIT_DATA_DIR, else ../shared/data)")
         ] = None,
         out: Annotated[Path, typer.Option(help="output folder: journals, report.json/.md/.png")] = Path("out/redteam"),
         target_option: Annotated[
@@ -44,7 +49,7 @@ def register(app: typer.Typer) -> None:
         """
         from .._exceptions import ConfigError
         from ..backends import get_backend, parse_options
-        from ..redteam.attacks import ATTACK_SETS, load_attacks
+        from ..redteam.attacks import load_attacks
         from ..redteam.mutators import parse_mutators
         from ..redteam.report import build_report, write_results
         from ..redteam.runner import run_attacks
