@@ -64,3 +64,17 @@ def test_end_to_end_with_a_loopback_openai_target(capsys, tmp_path, chat_server,
     # resumed: same command, the target is not called again
     code, out2, _ = _run(capsys, *args)
     assert code == 0 and out2 == out and len(chat_server.requests) == 12
+
+
+@pytest.mark.data
+def test_without_guard_reports_one_arm(capsys, tmp_path, chat_server, data_dir):
+    args = ["--target", f"openai:{chat_server.url}#echo", "--attacks", "wildjailbreak", "--judge", "fake",
+            "--limit", "2", "--data-dir", str(data_dir), "--out", str(tmp_path), "--no-progress", "--no-plot"]
+    code, out, err = _run(capsys, *args)
+    assert code == 0, err
+    assert "with guard" not in out and "evasion" not in out
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["with_guard"] is None and report["guard_evasion"] == {}
+    assert report["without_guard"]["rta_ci"]["n"] == 2
+    assert not (tmp_path / "report.png").exists()
+    assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 4
