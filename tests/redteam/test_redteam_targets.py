@@ -76,3 +76,11 @@ def test_get_target_kinds(spec, cls):
 def test_get_target_errors(spec, options, message):
     with pytest.raises(ConfigError, match=message):
         get_target(spec, options)
+
+
+def test_threads_option_is_validated_and_defaults():
+    assert SmolLM2Target().threads == 1
+    assert HFTarget("/m").threads is None
+    assert get_target("smollm2", {"threads": "2"}).threads == 2
+    with pytest.raises(ConfigError, match="threads must be a positive integer, got 0"):
+        get_target("hf:/m", {"threads": "0"})

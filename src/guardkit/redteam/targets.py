@@ -11,8 +11,9 @@ spec                           target
 =============================  ===============================================================
 
 Generation is greedy (temperature 0) so runs are reproducible. Options (``key=value``):
-``max_new_tokens`` (all), ``batch_size`` (hf, smollm2), ``timeout``, ``max_retries``,
-``concurrency`` (openai).
+``max_new_tokens`` (all), ``batch_size`` and ``threads`` (hf, smollm2; torch CPU threads
+while generating, default 1 for smollm2 and torch's default for hf), ``timeout``,
+``max_retries``, ``concurrency`` (openai).
 
 Example:
     >>> t = get_target("openai:http://127.0.0.1:8000/v1#my-model")
@@ -167,13 +168,16 @@ class HFTarget:
 
     kind = "hf"
 
-    def __init__(self, path: str, *, max_new_tokens: int = 128, batch_size: int = 8) -> None:
-        for name, value in (("max_new_tokens", max_new_tokens), ("batch_size", batch_size)):
-            if not isinstance(value, int) or value < 1:
+    def __init__(
+        self, path: str, *, max_new_tokens: int = 128, batch_size: int = 8, threads: int | None = None
+    ) -> None:
+        for name, value in (("max_new_tokens", max_new_tokens), ("batch_size", batch_size), ("threads", threads)):
+            if value is not None and (not isinstance(value, int) or value < 1):
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
         self.path = path
         self.max_new_tokens = max_new_tokens
         self.batch_size = batch_size
+        self.threads = threads
         self._tok: Any = None
         self._model: Any = None
 
@@ -213,15 +217,21 @@ class HFTarget:
 
         self.load()
         out: list[str] = []
-        for start in range(0, len(prompts), self.batch_size):
-            enc = self._encode(prompts[start : start + self.batch_size]).to(self._model.device)
-            with torch.no_grad():
-                ids = self._model.generate(
-                    **enc, max_new_tokens=self.max_new_tokens, do_sample=False,
-                    pad_token_id=self._tok.pad_token_id,
-                )
-            width = enc["input_ids"].shape[1]
-            out += [self._tok.decode(row[width:], skip_special_tokens=True).strip() for row in ids]
+        saved = torch.get_num_threads()
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)  # process-wide, so restored below
+        try:
+            for start in range(0, len(prompts), self.batch_size):
+                enc = self._encode(prompts[start : start + self.batch_size]).to(self._model.device)
+                with torch.no_grad():
+                    ids = self._model.generate(
+                        **enc, max_new_tokens=self.max_new_tokens, do_sample=False,
+                        pad_token_id=self._tok.pad_token_id,
+                    )
+                width = enc["input_ids"].shape[1]
+                out += [self._tok.decode(row[width:], skip_special_tokens=True).strip() for row in ids]
+        finally:
+            torch.set_num_threads(saved)
         return out
 
     def close(self) -> None:
@@ -233,12 +243,18 @@ class SmolLM2Target(HFTarget):
 
     It is tiny and barely safety-tuned, so it complies with most harmful requests: a good
     way to see a guard's effect, not a model to draw conclusions about.
+
+    It generates on one CPU thread by default: a 135M model gains little from more, and on
+    a shared machine several threads can be 10x *slower* (measured: 8 prompts took 14 s on
+    one thread and 257 s on two while another process held a core).
     """
 
     kind = "smollm2"
 
-    def __init__(self, *, max_new_tokens: int = 64, batch_size: int = 8) -> None:
-        super().__init__("SmolLM2-135M-Instruct.Q4_1.gguf", max_new_tokens=max_new_tokens, batch_size=batch_size)
+    def __init__(self, *, max_new_tokens: int = 64, batch_size: int = 8, threads: int | None = 1) -> None:
+        super().__init__(
+            "SmolLM2-135M-Instruct.Q4_1.gguf", max_new_tokens=max_new_tokens, batch_size=batch_size, threads=threads
+        )
 
     def _load(self) -> tuple[Any, Any]:
         from .._smollm2 import load_smollm2
