@@ -25,18 +25,17 @@ def smollm2_available() -> None:
 
 
 def test_smollm2_end_to_end(smollm2_available, data_dir, tmp_path, capsys):
-    # short plain requests keep this under 2 minutes on a busy 2-core CPU (most of it is
-    # loading the model); the wildjailbreak demo in docs/redteam.md runs the long prompts
-    args = ["redteam", "--target", "smollm2", "--attacks", "harmful", "--judge", "fake", "--guard", "fake",
-            "--limit", "2", "--mutators", "none,past_tense", "--target-option", "max_new_tokens=16",
+    # one harmful + one benign WildJailbreak prompt, each unmutated and in the past tense
+    args = ["redteam", "--target", "smollm2", "--attacks", "wildjailbreak", "--judge", "fake", "--guard", "fake",
+            "--limit", "1", "--mutators", "none,past_tense", "--target-option", "max_new_tokens=16",
             "--evasion-mutators", "base64,leetspeak", "--data-dir", str(data_dir), "--out", str(tmp_path),
             "--no-progress"]
     assert main(args) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
-    assert "| all | 4 |" in out and "| mutator: past_tense | 2 |" in out and "| base64 | 2 |" in out
+    assert "| all | 2 |" in out and "| mutator: past_tense | 1 |" in out and "| base64 | 1 |" in out
     report = json.loads((tmp_path / "report.json").read_text())
     for arm in ("without_guard", "with_guard"):
-        assert 0.0 <= report[arm]["asr"] <= 1.0 and report[arm]["rta"] is None
+        assert 0.0 <= report[arm]["asr"] <= 1.0 and 0.0 <= report[arm]["rta"] <= 1.0
     assert report["params"]["target_params"]["target"] == "smollm2"
     gens = [json.loads(x) for x in (tmp_path / "generations.jsonl").read_text().splitlines()]
     assert len(gens) == 4 and all(isinstance(g["response"], str) for g in gens)
