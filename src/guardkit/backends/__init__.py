@@ -20,7 +20,7 @@ import functools
 import importlib
 from collections.abc import Mapping
 
-from .._exceptions import ConfigError
+from .._exceptions import ConfigError, MissingDependency
 from .base import BatchCallback, Classifier
 
 __all__ = [
@@ -48,7 +48,12 @@ def backend_class(name: str) -> type[Classifier]:
     if name not in BACKENDS:
         raise ConfigError(f"unknown backend {name!r}; expected one of {', '.join(sorted(BACKENDS))}")
     module, cls = BACKENDS[name].split(":")
-    mod = importlib.import_module(f"{__name__}.{module}")
+    try:
+        mod = importlib.import_module(f"{__name__}.{module}")
+    except ImportError as exc:
+        raise MissingDependency(
+            f"backend {name!r} cannot be imported ({exc}); install its extra: pip install 'guardkit[all]'"
+        ) from exc
     return getattr(mod, cls)  # type: ignore[no-any-return]
 
 
