@@ -168,38 +168,33 @@ def _q4_embedding(raw: memoryview, vocab: int, dim: int) -> torch.nn.Module:
 
 
 def build_bert(f: E5File, n_layers: int, quantized_embeddings: bool = True) -> torch.nn.Module:
-    """A ``BertModel`` holding e5-small's embeddings and its first ``n_layers`` layers (fp32).
+    """An :class:`~._encoder.Encoder` holding e5-small's embeddings and first ``n_layers`` layers.
 
-    With ``quantized_embeddings`` the word-embedding table stays 4-bit (see :func:`_q4_embedding`).
+    Parameter names match transformers' ``BertModel(add_pooling_layer=False)``. With
+    ``quantized_embeddings`` the word-embedding table stays 4-bit (see :func:`_q4_embedding`).
     """
     import torch
-    from transformers import BertConfig, BertModel
+    from torch import nn
+
+    from ._encoder import Encoder
 
     c = f.config
-    cfg = BertConfig(
-        vocab_size=c["vocab"],
-        hidden_size=c["hidden"],
-        num_hidden_layers=n_layers,
-        num_attention_heads=c["heads"],
-        intermediate_size=c["intermediate"],
-        max_position_embeddings=c["max_pos"],
-        type_vocab_size=c["type_vocab"],
-        layer_norm_eps=c["eps"],
-        hidden_act="gelu",
-        pad_token_id=PAD,
-    )
-    with torch.device("meta"):  # no random init: every weight is loaded below
-        model = BertModel(cfg, add_pooling_layer=False)
-    state: dict[str, torch.Tensor] = {}
+    h, ff = c["hidden"], c["intermediate"]
+    word: nn.Module
+    if quantized_embeddings:
+        word = _q4_embedding(f.tensors["emb.word"][2], c["vocab"], h)
+    else:
+        word = nn.Embedding(c["vocab"], h, _weight=torch.empty(0))
+    with torch.device("meta"):  # no random init: every weight is assigned below
+        model = Encoder(nn.Identity(), n_layers, h, c["heads"], ff, c["max_pos"], c["type_vocab"], c["eps"])
+    model.embeddings.word_embeddings = word
 
     def get(name: str, shape: tuple[int, ...]) -> torch.Tensor:
         dtype, count, raw = f.tensors[name]
         return torch.from_numpy(_dequant(dtype, count, raw).reshape(shape))
 
-    h, ff = c["hidden"], c["intermediate"]
-    if quantized_embeddings:
-        model.embeddings.word_embeddings = _q4_embedding(f.tensors["emb.word"][2], c["vocab"], h)
-    else:
+    state: dict[str, torch.Tensor] = {}
+    if not quantized_embeddings:
         state["embeddings.word_embeddings.weight"] = get("emb.word", (c["vocab"], h))
     state["embeddings.position_embeddings.weight"] = get("emb.pos", (c["max_pos"], h))
     state["embeddings.token_type_embeddings.weight"] = get("emb.type", (c["type_vocab"], h))
@@ -216,14 +211,10 @@ def build_bert(f: E5File, n_layers: int, quantized_embeddings: bool = True) -> t
                 state[f"{prefix}.weight"] = get(f"l{i}.{short}.w", shapes[short])
                 state[f"{prefix}.bias"] = get(f"l{i}.{short}.b", (shapes[short][0],))
     missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
-    emb = model.embeddings
-    for name, buf in list(emb.named_buffers(recurse=False)):  # non-persistent buffers are still on meta
-        if buf.is_meta:
-            value = torch.arange(c["max_pos"]).expand((1, -1)) if "position" in name else torch.zeros((1, c["max_pos"]), dtype=torch.long)
-            emb.register_buffer(name, value, persistent=False)
-    real_missing = [k for k in missing if not k.endswith("position_ids") and "token_type_ids" not in k]
-    if real_missing or unexpected:
-        raise BackendUnavailable(f"e5 weights do not fit the model: missing {real_missing[:3]}, unexpected {unexpected[:3]}")
+    if quantized_embeddings:
+        missing = [k for k in missing if not k.startswith("embeddings.word_embeddings")]
+    if missing or unexpected:
+        raise BackendUnavailable(f"e5 weights do not fit the model: missing {missing[:3]}, unexpected {unexpected[:3]}")
     model.eval()
     return model
 

@@ -30,7 +30,7 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -133,6 +133,28 @@ class BuiltinClassifier(Classifier):
         self._model: _Loaded | None = None
         super().__init__(batch_size=batch_size, thresholds=thresholds)
 
+    @classmethod
+    def from_spec(cls, target: str | None, options: Mapping[str, str]) -> Classifier:
+        """CLI options; besides the keyword arguments, ``prompt_harmful=0.4`` (etc.) sets a threshold.
+
+        Example:
+            >>> from guardkit.backends import get_backend
+            >>> get_backend("builtin", {"response_harmful": "0.3"}).thresholds.response_harmful  # doctest: +SKIP
+            0.3
+        """
+        opts = dict(options)
+        changes: dict[str, float | None] = {}
+        for task in _TASKS:
+            if task in opts:
+                try:
+                    changes[task] = float(opts.pop(task))
+                except ValueError as exc:
+                    raise ConfigError(f"threshold {task} must be a number in [0, 1]") from exc
+        clf = super().from_spec(target, opts)
+        if changes:
+            clf.thresholds = clf.thresholds.replace(**changes)
+        return clf
+
     def default_thresholds(self) -> Thresholds:
         """The per-task thresholds picked on the training data's validation split."""
         return Thresholds(**{t: float(v) for t, v in _read_meta(self.artifact)["thresholds"].items()})
@@ -173,7 +195,7 @@ class BuiltinClassifier(Classifier):
                     end += 1
                 idx = order[start:end]
                 b = collate([windows[i] for i in idx])
-                h = m.bert(input_ids=b["input_ids"], attention_mask=b["attention_mask"]).last_hidden_state
+                h = m.bert(b["input_ids"], b["attention_mask"])
                 logits = m.net(h, b["attention_mask"], b["pmask"], b["rmask"], b["flags"])
                 cats = torch.softmax(logits[:, 3:], dim=-1)
                 for j, i in enumerate(idx):

@@ -96,7 +96,7 @@ def _yaml_seeds(path: Path) -> list[str]:
     """``- value: ...`` entries of a PyRIT seed/template YAML (single-line or block values)."""
     out: list[str] = []
     text = path.read_text(encoding="utf-8", errors="replace")
-    for m in re.finditer(r"^\s*-?\s*value:\s*(\|[-+]?|>[-+]?)?\s*(.*)$", text, flags=re.M):
+    for m in re.finditer(r"^[ \t]*-?[ \t]*value:[ \t]*(\|[-+]?|>[-+]?)?[ \t]*(.*)$", text, flags=re.M):
         if m.group(1):  # block scalar: following more-indented lines
             rest = text[m.end() :].splitlines()[1:]
             block: list[str] = []
