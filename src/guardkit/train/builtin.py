@@ -14,6 +14,7 @@ licenses).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -67,27 +68,37 @@ def _batches(lengths: list[int], budget: int, rng: random.Random, shuffle: bool)
     return out
 
 
-def _cache_hidden(bert: Any, windows: list[Any], n_frozen: int, budget: int) -> list[Any]:
-    """Hidden states after the frozen layers, one fp16 [L, H] tensor per window."""
+def window_key(ids: tuple[int, ...]) -> str:
+    """Cache key of one window's frozen hidden states (they depend on the token ids only)."""
+    return hashlib.sha1(np.asarray(ids, dtype=np.int32).tobytes()).hexdigest()
+
+
+def _cache_hidden(bert: Any, windows: list[Any], n_frozen: int, budget: int, known: dict[str, Any]) -> list[Any]:
+    """Hidden states after the frozen layers, one fp16 [L, H] tensor per window.
+
+    Windows whose key is in ``known`` are reused; the new ones are computed and added to it.
+    """
     import torch
 
     from ..backends._builtin_model import collate
 
-    out: list[Any] = [None] * len(windows)
-    lengths = [len(w.ids) for w in windows]
+    keys = [window_key(w.ids) for w in windows]
+    todo = [i for i, k in enumerate(keys) if k not in known]
+    logger.info("frozen layers: %d of %d windows cached already, computing %d", len(windows) - len(todo), len(windows), len(todo))
+    lengths = [len(windows[i].ids) for i in todo]
     batches = _batches(lengths, budget, random.Random(0), shuffle=False)
     t0, done = time.time(), 0
     with torch.inference_mode():
         for bi, b in enumerate(batches):
-            batch = collate([windows[i] for i in b])
+            rows = [todo[j] for j in b]
+            batch = collate([windows[i] for i in rows])
             h = frozen_forward(bert, batch["input_ids"], batch["attention_mask"], n_frozen)
-            for j, i in enumerate(b):
-                out[i] = h[j, : lengths[i]].to(torch.float16).clone()
-            done += sum(lengths[i] for i in b)
+            for j, i in enumerate(rows):
+                known[keys[i]] = h[j, : len(windows[i].ids)].to(torch.float16).clone()
+            done += sum(lengths[j] for j in b)
             if bi % 50 == 0:
-                logger.info("cached %d/%d windows, %.0f tok/s", sum(len(x) for x in batches[: bi + 1]), len(windows),
-                            done / max(time.time() - t0, 1e-6))
-    return out
+                logger.info("cached %d/%d batches, %.0f tok/s", bi + 1, len(batches), done / max(time.time() - t0, 1e-6))
+    return [known[k] for k in keys]
 
 
 def frozen_forward(bert: Any, input_ids: Any, attention_mask: Any, n_frozen: int) -> Any:
@@ -230,16 +241,17 @@ def train_builtin(data_dir: Path, out_dir: Path, config: TrainConfig | None = No
         train_ids(p, None if e.response is None else r, float(is_refusal_text(e.response or "")), cfg.max_prompt, cfg.max_resp)
         for e, p, r in zip(examples, P, R, strict=True)
     ]
-    key = f"{dhash[:16]}-f{cfg.n_frozen}-p{cfg.max_prompt}-r{cfg.max_resp}"
-    cache_file = (cache_dir / f"hidden-{key}.pt") if cache_dir else None
+    cache_file = (cache_dir / f"hidden-e5-f{cfg.n_frozen}.pt") if cache_dir else None
+    known: dict[str, Any] = {}
     if cache_file is not None and cache_file.is_file():
-        hidden = torch.load(cache_file)
-        logger.info("loaded cached hidden states from %s", cache_file)
-    else:
-        hidden = _cache_hidden(bert, windows, cfg.n_frozen, cfg.batch_tokens * 2)
-        if cache_file is not None:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            torch.save(hidden, cache_file)
+        known = torch.load(cache_file)
+        logger.info("loaded %d cached windows from %s", len(known), cache_file)
+    n_known = len(known)
+    hidden = _cache_hidden(bert, windows, cfg.n_frozen, cfg.batch_tokens * 2, known)
+    if cache_file is not None and len(known) > n_known:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(known, cache_file)
+    del known
 
     y, cat = _labels(examples)
     tr = [i for i, s in enumerate(splits) if s == "train"]
