@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -27,7 +26,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .._exceptions import BackendError, BackendTimeout, BackendUnavailable, ConfigError
+from .._exceptions import BackendError, BackendUnavailable, ConfigError
+from .._http import Rejected, post_json
 from .._types import Conversation, Thresholds
 from ..formats import Generation, GuardFormat, TokenStep
 from ._generative import GenerativeClassifier, trim_steps
@@ -37,8 +37,6 @@ __all__ = ["OpenAICompatClassifier"]
 
 logger = logging.getLogger(__name__)
 
-_RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
-_MAX_BACKOFF_S = 30.0
 
 
 class OpenAICompatClassifier(GenerativeClassifier):
@@ -227,58 +225,16 @@ class OpenAICompatClassifier(GenerativeClassifier):
         """POST with retries; errors become BackendUnavailable / BackendTimeout / BackendError."""
         assert self._client is not None  # load() ran: internal invariant, not user input
         url = self.url(endpoint)
-        last: str = ""
-        timed_out = False
-        for attempt in range(self.max_retries + 1):
-            delay = self.backoff * (2**attempt)
-            try:
-                response = self._client.post(url, json=body)
-            except httpx.TimeoutException as exc:
-                timed_out, last = True, f"no answer within {self.timeout:g}s ({type(exc).__name__})"
-            except httpx.TransportError as exc:
-                timed_out, last = False, f"{type(exc).__name__}: {exc}"
-            else:
-                status = response.status_code
-                if status == 200:
-                    try:
-                        data = response.json()
-                    except ValueError as exc:
-                        raise BackendError(f"{url} answered 200 with a body that is not JSON") from exc
-                    if not isinstance(data, dict):
-                        raise BackendError(f"{url} answered 200 with JSON that is not an object")
-                    return data
-                message = _error_message(response)
-                if status == 400 and "logprobs" in body and "logprob" in message.lower():
-                    logger.warning("openai backend: %s rejects logprobs; scores are off", self.base_url)
-                    self._logprobs_supported = False
-                    return self._post(
-                        endpoint, {k: v for k, v in body.items() if k not in ("logprobs", "top_logprobs")}
-                    )
-                if status not in _RETRY_STATUS:
-                    raise _status_error(url, status, message, self.model)
-                timed_out, last = False, f"HTTP {status}: {message}"
-                retry_after = _retry_after(response)
-                if retry_after is not None:
-                    delay = retry_after
-            if attempt < self.max_retries:
-                logger.info(
-                    "openai backend: %s failed (%s); retry %d/%d in %.1fs",
-                    url,
-                    last,
-                    attempt + 1,
-                    self.max_retries,
-                    delay,
-                )
-                time.sleep(min(delay, _MAX_BACKOFF_S))
-        tries = self.max_retries + 1
-        if timed_out:
-            raise BackendTimeout(
-                f"{url} did not answer within {self.timeout:g}s ({tries} tries); "
-                "raise timeout= or check the server's load"
+        try:
+            return post_json(
+                self._client, url, body, max_retries=self.max_retries, backoff=self.backoff, timeout=self.timeout
             )
-        raise BackendUnavailable(
-            f"{url} failed after {tries} tries: {last}; is the server up at {self.base_url}?"
-        )
+        except Rejected as exc:
+            if exc.status == 400 and "logprobs" in body and "logprob" in exc.message.lower():
+                logger.warning("openai backend: %s rejects logprobs; scores are off", self.base_url)
+                self._logprobs_supported = False
+                return self._post(endpoint, {k: v for k, v in body.items() if k not in ("logprobs", "top_logprobs")})
+            raise _status_error(url, exc.status, exc.message, self.model) from exc
 
 
 def _normalise_base_url(base_url: str) -> str:
@@ -340,19 +296,6 @@ def _chat_steps(logprobs: Any, text: str) -> tuple[TokenStep, ...] | None:
     return trim_steps(steps, text) if steps else None
 
 
-def _error_message(response: httpx.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return response.text[:200].strip() or response.reason_phrase
-    err = data.get("error") if isinstance(data, dict) else None
-    if isinstance(err, dict) and err.get("message"):
-        return str(err["message"])[:200]
-    if isinstance(data, dict) and data.get("message"):
-        return str(data["message"])[:200]
-    return str(data)[:200]
-
-
 def _status_error(url: str, status: int, message: str, model: str) -> BackendError:
     if status in (401, 403):
         return BackendUnavailable(
@@ -366,9 +309,3 @@ def _status_error(url: str, status: int, message: str, model: str) -> BackendErr
     return BackendError(f"{url} rejected the request (HTTP {status}: {message})")
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None

@@ -25,11 +25,10 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from .._exceptions import BackendError, BackendTimeout, BackendUnavailable, ConfigError
+from .._exceptions import BackendError, BackendUnavailable, ConfigError
 from .._optional import require
 from ..backends.base import _coerce
 
@@ -110,38 +109,22 @@ class OpenAITarget:
         return self._client
 
     def _one(self, prompt: str) -> str:
-        import httpx
+        from .._http import Rejected, post_json
 
         url = f"{self.base_url}/chat/completions"
         body = {"model": self.model, "messages": [{"role": "user", "content": prompt}],
                 "max_tokens": self.max_new_tokens, "temperature": 0}
-        last: Exception | None = None
-        for attempt in range(self.max_retries + 1):
-            if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
-            try:
-                resp = self._http().post(url, json=body)
-            except httpx.TimeoutException as exc:
-                last = BackendTimeout(f"{url} did not answer within {self.timeout:g}s; raise timeout=")
-                last.__cause__ = exc
-                continue
-            except httpx.TransportError as exc:
-                last = BackendUnavailable(f"cannot reach {url}: {type(exc).__name__}; is the server running?")
-                last.__cause__ = exc
-                continue
-            if resp.status_code == 429 or resp.status_code >= 500:
-                last = BackendError(f"{url} answered HTTP {resp.status_code} after {attempt + 1} tries")
-                continue
-            if resp.status_code >= 400:
-                raise BackendError(f"{url} answered HTTP {resp.status_code}: {resp.text[:200]}")
-            try:
-                content = resp.json()["choices"][0]["message"]["content"]
-            except (ValueError, KeyError, IndexError, TypeError) as exc:
-                raise BackendError(f"{url} returned no choices[0].message.content") from exc
-            return content if isinstance(content, str) else ""
-        logger.warning("openai target: giving up after %d tries", self.max_retries + 1)
-        assert last is not None
-        raise last
+        try:
+            data = post_json(
+                self._http(), url, body, max_retries=self.max_retries, backoff=self.backoff, timeout=self.timeout
+            )
+        except Rejected as exc:
+            raise BackendError(f"{url} answered HTTP {exc.status}: {exc.message}") from exc
+        try:
+            content = data["choices"][0]["message"]["content"]
+        except (KeyError, IndexError, TypeError) as exc:
+            raise BackendError(f"{url} returned no choices[0].message.content") from exc
+        return content if isinstance(content, str) else ""
 
     def generate(self, prompts: list[str]) -> list[str]:
         if self.concurrency == 1 or len(prompts) < 2:
