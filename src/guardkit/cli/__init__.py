@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     except _EXIT as exc:
         return int(getattr(exc, "exit_code", 0) or 0)
     except _USAGE as exc:  # bad options/arguments: click's own message and usage, exit 2
-        exc.show()
+        exc.show()  # type: ignore[attr-defined]
         return int(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
         typer.secho("interrupted", err=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .._journal import Journal
+from .._progress import progress_tasks
 from .._types import Conversation, Verdict
 from ..backends.base import Classifier
 
@@ -60,33 +60,6 @@ class PredictionRun:
         return self.verdicts[conversation_key(conv)]
 
 
-def _progress(total: int, show: bool) -> Any:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=not show,
-        transient=False,
-    )
-
-
 def predict(
     classifier: Classifier,
     conversations: Iterable[Conversation],
@@ -123,21 +96,15 @@ def predict(
     logger.info("%d items: %d cached, %d to classify (%s)", len(unique), n_cached, len(missing), path)
     try:
         if missing:
-            show = sys.stderr.isatty() if progress is None else progress
-            with _progress(len(missing), show) as bar:
-                task = bar.add_task(description, total=len(missing), rate="")
-                started = time.perf_counter()
-                done = 0
+            with progress_tasks(progress) as task:
+                advance = task(description, len(missing))
 
                 def on_batch(start: int, batch: list[Verdict]) -> None:
-                    nonlocal done
                     keys = missing[start : start + len(batch)]
                     if journal is not None:
                         journal.extend({"key": k, "verdict": v.to_dict()} for k, v in zip(keys, batch, strict=True))
                     verdicts.update(zip(keys, batch, strict=True))
-                    done += len(batch)
-                    rate = done / max(time.perf_counter() - started, 1e-9)
-                    bar.update(task, advance=len(batch), rate=f"{rate:,.1f} it/s")
+                    advance(len(batch))
 
                 classifier.classify([unique[k] for k in missing], on_batch=on_batch)
     finally:

@@ -16,13 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .._journal import Journal
+from .._progress import Advance, TaskFactory, progress_tasks
 from .._types import Conversation, Verdict
 from ..backends.base import Classifier
 from .attacks import Attack
@@ -34,7 +34,6 @@ __all__ = ["GUARD_REFUSAL", "RunOutput", "run_attacks"]
 
 logger = logging.getLogger(__name__)
 
-Advance = Callable[[int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,27 +51,6 @@ def _key(*parts: Any) -> str:
 
 def _identity(obj: Target | Classifier) -> dict[str, Any]:
     return dict(obj.params)
-
-
-@contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[str, int], Advance]]:
-    """Yields ``task(description, total) -> advance(n)``; a rich progress bar on stderr."""
-    if not enabled:
-        yield lambda desc, total: (lambda n: None)
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=Console(stderr=True), transient=False,
-    ) as bar:
-
-        def task(desc: str, total: int) -> Advance:
-            tid = bar.add_task(desc, total=total)
-            return lambda n: bar.advance(tid, n)
-
-        yield task
 
 
 def _generate(
@@ -167,7 +145,7 @@ def run_attacks(
         Journal(out / "generations.jsonl") as gen_j,
         Journal(out / "judge.jsonl") as judge_j,
         Journal(out / "guard.jsonl") as guard_j,
-        _progress(progress) as task,
+        progress_tasks(progress) as task,
     ):
         responses = _generate(target, attacks, gen_j, chunk, task("target", len(attacks)))
         judged = _classify(
@@ -210,7 +188,7 @@ def _evasion(
     mutators: Sequence[str],
     seed: int,
     journal: Journal,
-    task: Callable[[str, int], Advance],
+    task: TaskFactory,
 ) -> list[EvasionCheck]:
     """The guard's prompt verdicts on each harmful request, unmutated and under each mutator."""
     bases = list({a.id.rsplit("/", 1)[0]: a for a in attacks if a.harmful}.values())
