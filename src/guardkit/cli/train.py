@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         data_dir: Path = typer.Option(..., "--data-dir", help="The data/train folder (one sub-folder per train set)."),
         out: Path = typer.Option(None, "--out", help="Artifact folder (default: the bundled guardkit/data/builtin)."),
         seed: int = typer.Option(0, "--seed", help="Seed of the data mix, the split and the training."),
-        epochs: int = typer.Option(2, "--epochs", help="Training epochs (the best one on the validation split is kept)."),
+        epochs: int = typer.Option(3, "--epochs", help="Training epochs (the best one on the validation split is kept)."),
         cache_dir: Path = typer.Option(None, "--cache-dir", help="Where to keep the frozen layers' outputs between runs."),
     ) -> None:
         """Train the built-in model (CPU, about an hour on 2 cores) and write its artifact."""
