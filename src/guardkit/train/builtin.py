@@ -219,7 +219,7 @@ def train_builtin(data_dir: Path, out_dir: Path, config: TrainConfig | None = No
     """Train the built-in model and write its artifact to ``out_dir``; returns the metadata."""
     import torch
 
-    from ..backends._builtin_model import CATEGORIES, GuardNet, collate, train_ids
+    from ..backends._builtin_model import GuardNet, collate, train_ids
     from ..backends._e5 import E5Tokenizer, build_bert, read_e5
 
     cfg = config or TrainConfig()
