@@ -27,6 +27,8 @@ from .._exceptions import BackendUnavailable
 if TYPE_CHECKING:
     import torch
 
+    from ._encoder import Encoder
+
 __all__ = ["BOS", "EOS", "PAD", "E5File", "E5Tokenizer", "build_bert", "e5_path", "read_e5"]
 
 logger = logging.getLogger(__name__)
@@ -151,6 +153,9 @@ def _q4_embedding(raw: memoryview, vocab: int, dim: int) -> torch.nn.Module:
     qs = torch.from_numpy(blocks[:, :, 2:].copy())
 
     class Q4Embedding(nn.Module):
+        qs: torch.Tensor
+        scales: torch.Tensor
+
         def __init__(self) -> None:
             super().__init__()
             self.register_buffer("qs", qs, persistent=False)
@@ -167,7 +172,7 @@ def _q4_embedding(raw: memoryview, vocab: int, dim: int) -> torch.nn.Module:
     return Q4Embedding()
 
 
-def build_bert(f: E5File, n_layers: int, quantized_embeddings: bool = True) -> torch.nn.Module:
+def build_bert(f: E5File, n_layers: int, quantized_embeddings: bool = True) -> Encoder:
     """An :class:`~._encoder.Encoder` holding e5-small's embeddings and first ``n_layers`` layers.
 
     Parameter names match transformers' ``BertModel(add_pooling_layer=False)``. With

@@ -96,6 +96,8 @@ class _Embeddings(nn.Module):
 
 
 class _Layers(nn.Module):
+    layer: nn.ModuleList
+
     def __init__(self, layers: list[EncoderLayer]) -> None:
         super().__init__()
         self.layer = nn.ModuleList(layers)
@@ -107,8 +109,8 @@ class Encoder(nn.Module):
     def __init__(self, word: nn.Module, n_layers: int, hidden: int = 384, heads: int = 12, intermediate: int = 1536,
                  max_pos: int = 512, type_vocab: int = 2, eps: float = 1e-12) -> None:
         super().__init__()
-        self.embeddings = _Embeddings(word, max_pos, type_vocab, hidden, eps)
-        self.encoder = _Layers([EncoderLayer(hidden, heads, intermediate, eps) for _ in range(n_layers)])
+        self.embeddings: _Embeddings = _Embeddings(word, max_pos, type_vocab, hidden, eps)
+        self.encoder: _Layers = _Layers([EncoderLayer(hidden, heads, intermediate, eps) for _ in range(n_layers)])
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Hidden states after all layers, [B, L, H]."""

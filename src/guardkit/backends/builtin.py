@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 _TASKS = ("prompt_harmful", "response_refusal", "response_harmful")
 _LOCK = threading.Lock()
 _MODELS: dict[str, _Loaded] = {}
+_SMALL_TOKENS = 1024  # at most this many tokens in a call: score on one thread
 
 
 def artifact_dir() -> Path:
@@ -179,14 +180,32 @@ class BuiltinClassifier(Classifier):
         """Calibrated [prompt harm, refusal, response harm] + category softmax per window."""
         import torch
 
-        from ._builtin_model import collate
-
         m = self._model
         assert m is not None
         platt = [m.meta["platt"][t] for t in _TASKS]
         out: list[list[float]] = [[] for _ in windows]
         order = sorted(range(len(windows)), key=lambda i: len(windows[i].ids))
         budget = 8192
+        # Small inputs run faster on one thread: on a busy CPU, waiting for a second
+        # intra-op thread costs more than it saves (p50 15 ms vs 65 ms for one short prompt).
+        threads = torch.get_num_threads()
+        small = sum(len(w.ids) for w in windows) <= _SMALL_TOKENS and not self.num_threads
+        if small:
+            torch.set_num_threads(1)
+        try:
+            self._run(windows, order, budget, platt, out)
+        finally:
+            if small:
+                torch.set_num_threads(threads)
+        return out
+
+    def _run(self, windows: Sequence[Any], order: list[int], budget: int, platt: list[Any], out: list[list[float]]) -> None:
+        import torch
+
+        from ._builtin_model import collate
+
+        m = self._model
+        assert m is not None
         start = 0
         with torch.inference_mode():
             while start < len(order):
@@ -202,7 +221,6 @@ class BuiltinClassifier(Classifier):
                     row = [1.0 / (1.0 + math.exp(-(a * float(logits[j, k]) + c))) for k, (a, c) in enumerate(platt)]
                     out[i] = row + [float(x) for x in cats[j]]
                 start = end
-        return out
 
     def _classify_batch(self, batch: Sequence[Conversation]) -> list[Verdict]:
         from ._builtin_model import prompt_windows, response_windows

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -22,11 +23,11 @@ def register(app: typer.Typer) -> None:
 
     @train_app.command("builtin")
     def _builtin(
-        data_dir: Path = typer.Option(..., "--data-dir", help="The data/train folder (one sub-folder per train set)."),
-        out: Path = typer.Option(None, "--out", help="Artifact folder (default: the bundled guardkit/data/builtin)."),
-        seed: int = typer.Option(0, "--seed", help="Seed of the data mix, the split and the training."),
-        epochs: int = typer.Option(2, "--epochs", help="Training epochs (the best one on the validation split is kept)."),
-        cache_dir: Path = typer.Option(None, "--cache-dir", help="Where to keep the frozen layers' outputs between runs."),
+        data_dir: Annotated[Path, typer.Option("--data-dir", help="The data/train folder (one sub-folder per train set).")],
+        out: Annotated[Path | None, typer.Option("--out", help="Artifact folder (default: the bundled guardkit/data/builtin).")] = None,
+        seed: Annotated[int, typer.Option("--seed", help="Seed of the data mix, the split and the training.")] = 0,
+        epochs: Annotated[int, typer.Option("--epochs", help="Training epochs (the best one on validation is kept).")] = 3,
+        cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Where to keep the frozen layers' outputs.")] = None,
     ) -> None:
         """Train the built-in model (CPU, about an hour on 2 cores) and write its artifact."""
         from ..backends.builtin import artifact_dir

@@ -43,7 +43,7 @@ class TrainConfig:
     n_trained: int = 1
     max_prompt: int = 64
     max_resp: int = 80
-    epochs: int = 2
+    epochs: int = 3
     lr_layers: float = 5e-5
     lr_head: float = 1e-3
     batch_tokens: int = 3072
