@@ -70,3 +70,18 @@ def test_conversation_key_is_stable_and_distinguishes_responses():
     a = Conversation.from_pair("p", "r")
     assert conversation_key(a) == conversation_key(Conversation.from_pair("p", "r"))
     assert conversation_key(a) != conversation_key(Conversation.from_pair("p"))
+
+
+def test_sample_is_seeded_random_and_exclusive_with_limit():
+    from guardkit import ConfigError, Conversation, Task
+    from guardkit.eval.datasets import EvalDataset
+    from guardkit.eval.suites import SuiteEvaluator
+
+    ds = EvalDataset("d", Task.PROMPT_HARMFUL, tuple(Conversation.from_pair(f"q{i}") for i in range(50)), (False,) * 50)
+    a, b = ds.sample(10, seed=1), ds.sample(10, seed=1)
+    assert a.items == b.items and len(a) == 10
+    assert a.items != ds.head(10).items  # not simply the first rows
+    assert [c.prompt for c in a.items] == sorted((c.prompt for c in a.items), key=lambda p: int(p[1:]))
+    assert ds.sample(None) is ds and ds.sample(99) is ds
+    with pytest.raises(ConfigError, match="either limit"):
+        SuiteEvaluator("paper", limit=3, sample=3)

@@ -23,6 +23,8 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Option(help="output folder for report.json/csv/md and plots")] = Path("out/eval"),
         cache_dir: Annotated[Path | None, typer.Option(help="prediction cache (default: OUT/cache)")] = None,
         limit: Annotated[int | None, typer.Option(help="only the first N items of each dataset")] = None,
+        sample: Annotated[int | None, typer.Option(help="a seeded random sample of N items of each dataset")] = None,
+        seed: Annotated[int, typer.Option(help="seed for --sample")] = 0,
         plots: Annotated[bool, typer.Option("--plots/--no-plots", help="write PR and reliability PNGs")] = True,
         progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="progress bar (default: when stderr is a terminal)")] = None,
     ) -> None:
@@ -36,6 +38,8 @@ def register(app: typer.Typer) -> None:
             data_dir=data_dir,
             cache_dir=cache_dir if cache_dir is not None else _default_cache(out),
             limit=limit,
+            sample=sample,
+            seed=seed,
             progress=progress,
         )
         clf = get_backend(backend, parse_options(backend_opt or []))

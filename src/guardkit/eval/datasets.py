@@ -108,6 +108,14 @@ class EvalDataset:
             extras={k: tuple(v[i] for i in indices) for k, v in self.extras.items()},
         )
 
+    def sample(self, n: int | None, seed: int = 0) -> EvalDataset:
+        """A seeded random sample of ``n`` items in file order (``--sample``); all when None."""
+        if n is None or n >= len(self):
+            return self
+        import random
+
+        return self.select(sorted(random.Random(seed).sample(range(len(self)), n)))
+
     def head(self, n: int | None) -> EvalDataset:
         """The first ``n`` items (deterministic ``--limit``); all items when ``n`` is None."""
         if n is None or n >= len(self):

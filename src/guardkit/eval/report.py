@@ -89,7 +89,8 @@ def markdown(result: SuiteResult, published: list[PublishedModel] | None = None)
     f1_cols = [c for c in result.columns if c.column.group in ("prompt", "response", "refusal")]
     if f1_cols:
         head = ["column", "n", ours, "P", "R", "parse err", *[m.name for m in published]]
-        lines += [f"### F1 (%) — suite `{result.suite}`" + (f", first {result.limit} items per set" if result.limit else ""),
+        lines += [f"### F1 (%) — suite `{result.suite}`" + (f", first {result.limit} items per set" if result.limit else "")
+                  + (f", random sample of {result.sample} items per set (seed {result.seed})" if result.sample else ""),
                   "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for c in f1_cols:
             m = c.metrics
@@ -161,6 +162,8 @@ def to_json(result: SuiteResult, published: list[PublishedModel] | None = None,
         "data": result.data,
         "params": result.params,
         "limit": result.limit,
+        "sample": result.sample,
+        "seed": result.seed,
         "metrics": result.metrics_dict(),
         "categories": [{"source": c.source, "category": c.category, "n": c.n, "flagged": c.flagged,
                         "recall": c.recall, "parse_errors": c.parse_errors} for c in result.categories],

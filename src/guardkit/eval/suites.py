@@ -158,6 +158,8 @@ class SuiteResult:
     limit: int | None
     prediction: PredictionRun | None
     seconds: float
+    sample: int | None = None
+    seed: int = 0
 
     @property
     def mean_f1(self) -> float | None:
@@ -207,6 +209,8 @@ class SuiteEvaluator:
         data_dir: str | Path | None = None,
         cache_dir: str | Path | None = None,
         limit: int | None = None,
+        sample: int | None = None,
+        seed: int = 0,
         progress: bool | None = False,
     ) -> None:
         self.suite = suite
@@ -215,7 +219,13 @@ class SuiteEvaluator:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         if limit is not None and limit < 1:
             raise ConfigError(f"limit must be a positive number of items, got {limit}")
+        if sample is not None and sample < 1:
+            raise ConfigError(f"sample must be a positive number of items, got {sample}")
+        if sample is not None and limit is not None:
+            raise ConfigError("give either limit (first N items) or sample (N random items), not both")
         self.limit = limit
+        self.sample = sample
+        self.seed = seed
         self.progress = progress
 
     def __call__(self, classifier: Classifier) -> dict[str, float]:
@@ -235,10 +245,13 @@ class SuiteEvaluator:
             if col.split is not None:
                 want = col.split == "adversarial"
                 ds = ds.select([i for i, a in enumerate(ds.extras["adversarial"]) if bool(a) == want], col.key)
-            out[col.key] = ds.head(self.limit)
+            out[col.key] = self._cut(ds)
         if "openai_mod_categories" in full:
-            out["openai_mod_categories"] = full["openai_mod_categories"].head(self.limit)
+            out["openai_mod_categories"] = self._cut(full["openai_mod_categories"])
         return out
+
+    def _cut(self, ds: EvalDataset) -> EvalDataset:
+        return ds.sample(self.sample, self.seed) if self.sample is not None else ds.head(self.limit)
 
     def run(self, classifier: Classifier) -> SuiteResult:
         t0 = time.perf_counter()
@@ -253,7 +266,7 @@ class SuiteEvaluator:
         data = {str(p.relative_to(root)) if p.is_relative_to(root) else str(p): _sha256(p) for p in files}
         return SuiteResult(
             suite=self.suite, backend=classifier.name, params=dict(classifier.params), columns=results,
-            categories=categories, data=data, limit=self.limit, prediction=run,
+            categories=categories, data=data, limit=self.limit, sample=self.sample, seed=self.seed, prediction=run,
             seconds=time.perf_counter() - t0,
         )
 
