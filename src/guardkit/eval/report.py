@@ -228,43 +228,40 @@ def plot(result: SuiteResult, out: Path) -> list[Path]:
         ps = [(g, s) for g, s in zip(c.gold, c.scores, strict=True) if s is not None]
         return [g for g, _ in ps], [float(s) for _, s in ps]
 
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 3.4 * nrow), squeeze=False)
-    for ax, c in zip(axes.flat, scored, strict=False):
-        y, s = pairs(c)
+    def grid(draw: Any, title: str, name: str) -> None:
+        """One subplot per scored column, drawn by ``draw(ax, column, y, s)``; saved as ``name``."""
+        fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 3.4 * nrow), squeeze=False)
+        for ax, c in zip(axes.flat, scored, strict=False):
+            draw(ax, c, *pairs(c))
+            ax.set_xlim(0, 1)
+        for ax in list(axes.flat)[len(scored):]:
+            ax.axis("off")
+        fig.suptitle(f"{title} — {result.backend} ({result.suite})")
+        fig.tight_layout()
+        files.append(out / name)
+        fig.savefig(files[-1], dpi=90)
+        plt.close(fig)
+
+    def pr(ax: Any, c: ColumnResult, y: list[bool], s: list[float]) -> None:
         prec, rec, _ = skm.precision_recall_curve(y, s)
         ax.step(rec, prec, where="post")
         ax.set_title(f"{c.column.title}\nAUPRC {_fmt(c.metrics.auprc)}", fontsize=9)
-        ax.set_xlim(0, 1)
         ax.set_ylim(0, 1.02)
         ax.set_xlabel("recall", fontsize=8)
         ax.set_ylabel("precision", fontsize=8)
-    for ax in list(axes.flat)[len(scored):]:
-        ax.axis("off")
-    fig.suptitle(f"Precision-recall — {result.backend} ({result.suite})")
-    fig.tight_layout()
-    files.append(out / "pr_curves.png")
-    fig.savefig(files[-1], dpi=90)
-    plt.close(fig)
 
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4 * ncol, 3.4 * nrow), squeeze=False)
-    for ax, c in zip(axes.flat, scored, strict=False):
-        y, s = pairs(c)
+    def reliability(ax: Any, c: ColumnResult, y: list[bool], s: list[float]) -> None:
         bins = [b for b in reliability_bins(y, s) if b.count]
         ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
         ax.bar([(b.lower + b.upper) / 2 for b in bins], [b.positive_rate for b in bins], width=0.09,
                alpha=0.7, edgecolor="black")
         ax.set_title(f"{c.column.title}\nECE {_fmt(c.metrics.ece, 3)}", fontsize=9)
-        ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
         ax.set_xlabel("mean score", fontsize=8)
         ax.set_ylabel("positive rate", fontsize=8)
-    for ax in list(axes.flat)[len(scored):]:
-        ax.axis("off")
-    fig.suptitle(f"Reliability (10 bins) — {result.backend} ({result.suite})")
-    fig.tight_layout()
-    files.append(out / "reliability.png")
-    fig.savefig(files[-1], dpi=90)
-    plt.close(fig)
+
+    grid(pr, "Precision-recall", "pr_curves.png")
+    grid(reliability, "Reliability (10 bins)", "reliability.png")
     return files
 
 
