@@ -133,3 +133,25 @@ def test_cli_errors_name_the_problem(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "device must be" in proc.stderr
     proc = run("--data-dir", str(tmp_path), "--recipe", "huge")
     assert proc.returncode == 2 and "--recipe" in proc.stderr
+
+
+def test_platt_is_finite_on_separable_scores_and_recovers_a_known_scale() -> None:
+    rng = np.random.default_rng(0)
+    # perfectly separated, large logits: plain log loss would send the slope to infinity
+    a, b = tb._fit_platt(np.r_[rng.uniform(8, 20, 100), rng.uniform(-20, -8, 100)], np.r_[np.ones(100), np.zeros(100)])
+    assert 0 < a < 5 and abs(b) < 5
+    # logits three times too confident: the fitted slope brings them back (~1/3)
+    true = rng.normal(0, 2, 20000)
+    y = (rng.random(20000) < 1 / (1 + np.exp(-true))).astype(float)
+    a, b = tb._fit_platt(3 * true, y)
+    assert abs(a - 1 / 3) < 0.03 and abs(b) < 0.05
+
+
+def test_threshold_is_the_middle_of_a_flat_f1_plateau() -> None:
+    p = np.r_[np.full(50, 0.99), np.full(50, 0.01)]
+    y = np.r_[np.ones(50), np.zeros(50)]
+    thr, f1 = tb.best_f1_threshold(p, y)
+    assert f1 == 1.0 and 0.4 <= thr <= 0.6  # every grid point is perfect: the median, not 0.02
+    p2 = np.r_[np.linspace(0.3, 1, 50), np.linspace(0, 0.7, 50)]
+    thr2, _ = tb.best_f1_threshold(p2, y)
+    assert 0.3 <= thr2 <= 0.7

@@ -180,14 +180,20 @@ def f1_at(p: np.ndarray, y: np.ndarray, t: float) -> float:
 
 
 def _fit_platt(logit: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Platt scaling ``sigmoid(a * logit + b)`` by minimising the log loss (LBFGS)."""
+    """Platt scaling ``sigmoid(a * logit + b)`` by minimising the log loss (LBFGS).
+
+    Targets are smoothed as in Platt (1999): ``(N+ + 1) / (N+ + 2)`` for positives and
+    ``1 / (N- + 2)`` for negatives. Without that, a split the model separates perfectly
+    drives ``a`` to infinity (hard 0/1 "probabilities").
+    """
     import torch
 
+    n_pos, n_neg = float((y == 1).sum()), float((y == 0).sum())
     x = torch.tensor(logit, dtype=torch.float64)
-    t = torch.tensor(y, dtype=torch.float64)
+    t = torch.tensor(np.where(y == 1, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2)), dtype=torch.float64)
     a = torch.ones(1, dtype=torch.float64, requires_grad=True)
     b = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS([a, b], lr=0.5, max_iter=200)
+    opt = torch.optim.LBFGS([a, b], lr=1.0, max_iter=200, line_search_fn="strong_wolfe")
 
     def closure() -> Any:
         opt.zero_grad()
@@ -258,7 +264,7 @@ def _metrics(logits: np.ndarray, y: np.ndarray, platt: dict[str, tuple[float, fl
         if m.sum() == 0:
             continue
         a, b = (platt or {}).get(t, (1.0, 0.0))
-        p = 1 / (1 + np.exp(-(a * logits[m, k] + b)))
+        p = 1 / (1 + np.exp(-np.clip(a * logits[m, k] + b, -60, 60)))
         thr, f1 = best_f1_threshold(p, y[m, k])
         row = {"n": int(m.sum()), "pos": int(y[m, k].sum()), "best_f1": round(100 * f1, 1), "best_threshold": thr}
         if thresholds:
@@ -421,15 +427,27 @@ def fit(prep: Prepared, e5: Any, cfg: TrainConfig, out_dir: Path, cache_dir: Pat
     return meta
 
 
-def calibrate(net: Any, inputs: _Inputs, prep: Prepared, va: list[int], ca: list[int], batch_tokens: int) -> dict[str, Any]:
-    """Platt scalers fitted on ``cal``, thresholds picked on ``val``, and the val metrics."""
+def calibrate(net: Any, inputs: _Inputs, prep: Prepared, va: list[int], ca: list[int], batch_tokens: int,
+              logits_file: Path | None = None) -> dict[str, Any]:
+    """Platt scalers fitted on ``cal``, thresholds picked on ``val``, and the val metrics.
+
+    With ``logits_file``, the cal/val logits are read from it when it exists (else computed and
+    written there), so that calibration rules can be revised without running the model again.
+    """
     y = prep.y
-    cl_logits = _predict(net, inputs, ca, batch_tokens)
+    if logits_file is not None and logits_file.is_file():
+        with np.load(logits_file) as z:
+            cl_logits, vl = z["cal"], z["val"]
+    else:
+        cl_logits = _predict(net, inputs, ca, batch_tokens)
+        vl = _predict(net, inputs, va, batch_tokens)
+        if logits_file is not None:
+            logits_file.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(logits_file, cal=cl_logits, val=vl)
     platt = {}
     for k, t in enumerate(TASKS):
         msk = ~np.isnan(y[ca, k])
         platt[t] = _fit_platt(cl_logits[msk, k], y[ca, k][msk]) if msk.any() else (1.0, 0.0)
-    vl = _predict(net, inputs, va, batch_tokens)
     val_m = _metrics(vl, y[va], platt)
     thresholds = {t: val_m[t]["best_threshold"] if t in val_m else 0.5 for t in TASKS}
     val_m = _metrics(vl, y[va], platt, thresholds)
@@ -441,7 +459,7 @@ def calibrate(net: Any, inputs: _Inputs, prep: Prepared, va: list[int], ca: list
     return {"platt": platt, "thresholds": thresholds, "val_metrics": val_m, "val_metrics_by_lang": by_lang}
 
 
-def recalibrate(artifact: Path, bundle: Path, device: str = "auto") -> dict[str, Any]:
+def recalibrate(artifact: Path, bundle: Path, device: str = "auto", logits_file: Path | None = None) -> dict[str, Any]:
     """Refit an artifact's calibration and thresholds (same splits, current rules); rewrites meta.json.
 
     Example:
@@ -471,7 +489,7 @@ def recalibrate(artifact: Path, bundle: Path, device: str = "auto") -> dict[str,
     with torch.no_grad():
         cal = calibrate(net, _Inputs(bert, prep.windows, None, cfg.n_frozen, dev), prep,
                         [i for i, s in enumerate(prep.splits) if s == "val"], [i for i, s in enumerate(prep.splits) if s == "cal"],
-                        cfg.batch_tokens)
+                        cfg.batch_tokens, logits_file)
     meta.update(cal)
     (artifact / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return meta
