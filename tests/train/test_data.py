@@ -14,6 +14,7 @@ from guardkit.train.data import (
     Example,
     build_mix,
     category_hint,
+    contrast_safe_markers,
     data_hash,
     frame_request,
     is_refusal_text,
@@ -242,3 +243,72 @@ def test_new_sets_stay_clean_of_eval_overlap(tiny: Path) -> None:
             assert norm(HARMFUL[-1]) not in norm(e.prompt)  # a dropped prompt is never reused inside a rewrite
     # the safe completion listed as overlapping was drawn and dropped
     assert stats["sets"]["synthetic-safe-completions"]["dropped_eval_overlap"] > 0  # type: ignore[index]
+
+
+def _contrast(root: Path, seed: int = 0, n: int = 600) -> list[Example]:
+    ex, _ = build_mix(root, seed=seed, n_wrapped=0, n_synth_refusals=0, n_adv_frames=0, n_adv_responses=0,
+                      n_safe_completions=0, n_benign_answers=0, n_contrast=n)
+    return _by(ex, "synthetic-contrast")
+
+
+def test_contrast_labels_per_kind(tiny: Path) -> None:
+    rows = _contrast(tiny)
+    assert len(rows) > 550
+    markers = contrast_safe_markers()
+    kinds = {"benign": 0, "answered": 0, "harmful": 0, "comply": 0}
+    for e in rows:
+        labels = (e.prompt_harmful, e.response_refusal, e.response_harmful)
+        if e.prompt_harmful == 0:
+            assert any(m in norm(e.prompt) for m in markers), e.prompt  # a safe-sense phrase we control
+            assert e.category is None
+            if e.response is None:
+                assert labels == (0, None, None)
+                kinds["benign"] += 1
+            else:
+                assert labels == (0, 0, 0) and not is_refusal_text(e.response)
+                kinds["answered"] += 1
+        else:
+            assert e.prompt_harmful == 1 and e.category and e.category.startswith("S"), e
+            assert not any(m in norm(e.prompt) for m in markers), e.prompt
+            if e.response is None:
+                assert labels == (1, None, None)
+                kinds["harmful"] += 1
+            else:
+                assert labels == (1, 0, 1) and len(e.response) < 600 and "[" in e.response  # short, placeholders
+                kinds["comply"] += 1
+    n = len(rows)
+    assert abs(kinds["harmful"] - n / 3) < 0.05 * n and abs(kinds["comply"] - 0.15 * n) < 0.03 * n
+    assert abs(kinds["answered"] - kinds["benign"]) < 0.15 * (kinds["answered"] + kinds["benign"])
+    assert 0.15 * n < sum(e.lang == "ko" for e in rows) < 0.35 * n
+    assert {e.prompt_harmful for e in rows} == {0, 1} and {e.response_harmful for e in rows} == {None, 0, 1}
+
+
+def test_contrast_is_deterministic(tiny: Path) -> None:
+    a, b, c = _contrast(tiny, 2, 300), _contrast(tiny, 2, 300), _contrast(tiny, 3, 300)
+    assert a and data_hash(a) == data_hash(b) and data_hash(a) != data_hash(c)
+    # its own stream: the other synthetic sets keep their rows (the final shuffle order may differ)
+    x, _ = build_mix(tiny, seed=0, n_contrast=0)
+    y, _ = build_mix(tiny, seed=0, n_contrast=50)
+
+    def rows(ex: list[Example], name: str) -> list[tuple]:
+        return sorted((e.prompt, e.response or "", e.prompt_harmful, e.response_harmful) for e in _by(ex, name))
+
+    for name in NEW_SETS:
+        assert rows(x, name) == rows(y, name), name
+
+
+def test_contrast_stays_clean_of_eval_overlap(tiny: Path) -> None:
+    # pretend one hand-written contrast prompt and one compliance "occur in an eval set"
+    rows = _contrast(tiny, 0, 300)
+    bad_prompt = next(e.prompt for e in rows if e.prompt_harmful == 0)
+    bad_resp = next(e.response for e in rows if e.response_harmful == 1)
+    assert bad_resp
+    _write(tiny, "gsm8k/EVAL_OVERLAP.txt", norm(bad_prompt) + "\n" + norm(bad_resp) + "\n")
+    ex, stats = build_mix(tiny, seed=0, n_wrapped=0, n_synth_refusals=0, n_adv_frames=0, n_adv_responses=0,
+                          n_safe_completions=0, n_benign_answers=0, n_contrast=300)
+    overlap = {norm(bad_prompt), norm(bad_resp), norm(HARMFUL[-1]), norm(SAFE_COMPLETIONS_EN[3])}
+    kept = _by(ex, "synthetic-contrast")
+    assert kept and all(norm(e.prompt) not in overlap and norm(e.response or "") not in overlap for e in kept)
+    sets = stats["sets"]
+    assert sets["synthetic-contrast"]["dropped_eval_overlap"] > 0  # type: ignore[index]
+    assert sets["synthetic-contrast"]["license"] == "built here (hand-written templates)"  # type: ignore[index]
