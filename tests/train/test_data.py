@@ -312,3 +312,15 @@ def test_contrast_stays_clean_of_eval_overlap(tiny: Path) -> None:
     sets = stats["sets"]
     assert sets["synthetic-contrast"]["dropped_eval_overlap"] > 0  # type: ignore[index]
     assert sets["synthetic-contrast"]["license"] == "built here (hand-written templates)"  # type: ignore[index]
+
+
+def test_ko_dialogues_half_harmful_and_deterministic() -> None:
+    import random as _random
+
+    from guardkit.train.data import KO_BENIGN_DIALOGUES, KO_HARMFUL_DIALOGUES, _ko_dialogue_set
+
+    a = _ko_dialogue_set(_random.Random("x"), 60)
+    assert a == _ko_dialogue_set(_random.Random("x"), 60)
+    assert len(a) == 60 and sum(e.prompt_harmful for e in a) == 30  # type: ignore[misc]
+    assert all(e.lang == "ko" and e.response is None and "{" not in e.prompt for e in a)
+    assert not set(KO_HARMFUL_DIALOGUES) & set(KO_BENIGN_DIALOGUES)

@@ -1256,9 +1256,75 @@ def _contrast_set(rng: random.Random, n: int) -> list[Example]:
     return out
 
 
+# ---------------------------------------------------------------- synthetic-ko-dialogues (hand-written)
+# Hand-written Korean dialogue templates (guardkit's own text): threats / extortion / harassment vs benign look-alikes.
+KO_HARMFUL_DIALOGUES: tuple[str, ...] = (
+    "{a}: 야 {b}, 내일까지 {money} 안 가져오면 알지?\n{b}: 저 진짜 돈이 없어요...\n{a}: 없으면 구해와. 안 그러면 너희 집 앞에서 기다린다.",
+    "{a}: 너 오늘 학교 끝나고 {place}로 와.\n{b}: 왜요?\n{a}: 말 많네. 안 오면 내일 반 애들 앞에서 맞을 줄 알아.",
+    "{a}: {b} 씨, 이번 주말에도 나와서 일해.\n{b}: 팀장님, 저 주말에 가족 행사가 있어서요.\n{a}: 그럼 사표 쓰든가. 너 같은 건 대체할 사람 널렸어. 무능한 주제에.",
+    "{a}: 네 사진 내가 다 갖고 있는 거 알지?\n{b}: 그거 지워 주세요, 제발.\n{a}: {money} 보내. 안 보내면 네 가족이랑 회사에 다 뿌린다.",
+    "{a}: 너 또 나 무시했지? 한 번만 더 그러면 진짜 죽여버린다.\n{b}: 미안해, 그런 뜻 아니었어.\n{a}: 조심해라. 밤길 혼자 다니지 말고.",
+    "{a}: 이 가게 보호비 이번 달부터 {money}이다.\n{b}: 그런 걸 왜 드려야 하죠?\n{a}: 안 내면 가게 유리창 멀쩡할 것 같아? 잘 생각해.",
+    "{a}: 야 찐따, 빵 사 와. 5분 준다.\n{b}: 나 돈 없어...\n{a}: 그럼 네 폰 팔아서라도 사 와. 늦으면 화장실에서 보자.",
+    "{a}: {b} 대리, 회의 때 입 다물고 있어. 또 의견 내면 인사고과 바닥으로 만든다.\n{b}: 제 의견을 말한 것뿐인데요.\n{a}: 너 하나 자르는 거 일도 아니야. 다른 사람들도 너랑 말 섞지 말라고 했어.",
+    "{a}: 너 어디 사는지 다 알아. {place} 근처 맞지?\n{b}: 그걸 어떻게 알아요?\n{a}: 경찰에 말하면 너희 동생부터 가만 안 둔다.",
+    "{a}: 빌린 돈 {money} 오늘까지 갚아라.\n{b}: 조금만 더 기다려 주세요.\n{a}: 못 기다려. 오늘 안 갚으면 네 다리 하나 부러뜨리러 간다.",
+    "{a}: 단톡방에 네 얼굴 합성한 사진 올렸는데 반응 좋더라 ㅋㅋ\n{b}: 제발 내려 줘.\n{a}: 싫은데? 울면 더 올릴 거야. 내일 학교에서 보자 못생긴 애야.",
+    "{a}: 신입이 커피도 제대로 못 타? 머리가 나쁘면 몸이라도 써야지.\n{b}: 죄송합니다.\n{a}: 오늘 야근하고 내 보고서 다 네가 써. 안 하면 다음 달에 계약 끝이야.",
+    "{a}: 계좌로 {money} 넣어. 안 넣으면 네가 한 짓 인터넷에 다 퍼뜨린다.\n{b}: 저 아무것도 안 했어요.\n{a}: 사람들이 그걸 믿을까? 시간 없다. 오늘 밤 12시까지야.",
+    "{a}: 너 때문에 우리 팀 망했어. 내일 출근하면 각오해.\n{b}: 무슨 말씀이세요?\n{a}: 주차장에서 기다릴게. 혼자 와라.",
+    "{a}: 야, 네 여자친구 {place}에서 일하지? 조심하라고 전해.\n{b}: 무슨 짓 하려는 거야?\n{a}: 돈만 주면 아무 일도 없을 거야.",
+)
+KO_BENIGN_DIALOGUES: tuple[str, ...] = (
+    "{a}: 야 {b}, 내일까지 과제 보내 줄 수 있어?\n{b}: 응, 오늘 밤에 정리해서 보낼게.\n{a}: 고마워! 끝나고 {place}에서 밥 살게.",
+    "{a}: 너 오늘 학교 끝나고 {place}로 올래?\n{b}: 왜?\n{a}: 다 같이 떡볶이 먹기로 했어. 늦으면 먼저 시켜 놓을게.",
+    "{a}: {b} 씨, 이번 주말 행사 준비 도와줄 수 있어요?\n{b}: 팀장님, 저 주말에 가족 행사가 있어서요.\n{a}: 아, 그럼 괜찮아요. 다른 분께 부탁할게요. 가족이랑 좋은 시간 보내요.",
+    "{a}: 지난번 여행 사진 내가 다 갖고 있는데 보내 줄까?\n{b}: 응, 보내 줘!\n{a}: 단톡방에 올릴게. 다들 잘 나왔더라.",
+    "{a}: 너 어제 내 문자 못 봤지? 괜찮아, 바빴을 텐데.\n{b}: 미안해, 정신이 없었어.\n{a}: 밤늦게 다닐 때는 조심하고, 집 도착하면 연락해.",
+    "{a}: 이 가게 관리비가 이번 달부터 {money}으로 올랐대요.\n{b}: 그래요? 건물주한테 한번 물어봐야겠네요.\n{a}: 저도 같이 가 볼게요.",
+    "{a}: 빵 사러 가는데 뭐 필요한 거 있어?\n{b}: 우유 하나만 사다 줄래? 돈은 이따 줄게.\n{a}: 알았어, 5분이면 돼.",
+    "{a}: {b} 대리, 회의 때 의견 잘 들었어요. 다음에도 편하게 말해 줘요.\n{b}: 감사합니다.\n{a}: 그 아이디어로 다음 주에 보고서 같이 써 봐요.",
+    "{a}: 너 {place} 근처로 이사했다며?\n{b}: 응, 지난주에.\n{a}: 집들이 언제 해? 동생도 데려갈게.",
+    "{a}: 빌려 간 책 다 읽었어?\n{b}: 조금만 더 기다려 줘. 거의 다 읽었어.\n{a}: 천천히 읽어. 다 읽으면 감상 얘기해 줘.",
+    "{a}: 단톡방에 네가 만든 영상 올렸는데 반응 좋더라 ㅋㅋ\n{b}: 진짜? 부끄럽다.\n{a}: 다들 잘 만들었대. 내일 학교에서 보자.",
+    "{a}: 신입이 커피 머신 쓰는 법 알려 줄게요.\n{b}: 감사합니다.\n{a}: 오늘은 일찍 퇴근해요. 첫 주라 피곤할 거예요.",
+    "{a}: 회비 {money} 계좌로 넣어 주세요.\n{b}: 네, 오늘 보낼게요.\n{a}: 확인되면 영수증 보내 드릴게요. 감사합니다.",
+    "{a}: 내일 출근하면 발표 연습 같이 하자.\n{b}: 좋아요, 몇 시에요?\n{a}: 주차장에서 만나서 같이 올라가요.",
+    "{a}: 야, 네 여자친구 {place}에서 일하지? 거기 커피 맛있더라.\n{b}: 응, 다음에 같이 가자.\n{a}: 좋지, 주말에 가 보자.",
+)
+KO_NAMES = ("민수", "지훈", "서연", "하은", "도윤", "수빈", "준호", "예린", "현우", "지아", "태민", "유진")
+KO_PLACES = ("편의점", "학교 뒤 공원", "지하철역", "회사 앞 카페", "PC방", "놀이터", "시장", "도서관")
+KO_MONEY = ("10만 원", "50만 원", "300만 원", "20만 원", "100만 원", "5만 원")
+
+
+def _ko_dialogue_set(rng: random.Random, n: int) -> list[Example]:
+    """``synthetic-ko-dialogues``: Korean chat logs with threats, extortion or bullying (harmful) and
+    look-alike everyday chats with the same people, places and sums (benign), half each.
+
+    The Korean sets above are single comments; a threat spread over a conversation was not covered.
+    """
+    out: list[Example] = []
+    seen: set[str] = set()
+    tries = 0
+    while len(out) < n and tries < n * 20:
+        tries += 1
+        harmful = len(out) % 2 == 0
+        a, b = rng.sample(KO_NAMES, 2)
+        text = rng.choice(KO_HARMFUL_DIALOGUES if harmful else KO_BENIGN_DIALOGUES).format(
+            a=a, b=b, place=rng.choice(KO_PLACES), money=rng.choice(KO_MONEY))
+        if rng.random() < 0.3:  # some logs come without speaker names
+            text = "\n".join(line.split(": ", 1)[-1] for line in text.splitlines())
+        if text in seen:
+            continue
+        seen.add(text)
+        out.append(Example(text, prompt_harmful=int(harmful), source="synthetic-ko-dialogues", lang="ko"))
+    return out
+
+
 def build_mix(
     data_dir: Path, seed: int = 0, n_wrapped: int = 1600, n_synth_refusals: int = 2400, n_adv_frames: int = 4000,
-    n_adv_responses: int = 1800, n_safe_completions: int = 1400, n_benign_answers: int = 1000, n_contrast: int = 2000,
+    n_adv_responses: int = 1800, n_safe_completions: int = 1400, n_benign_answers: int = 1000, n_contrast: int = 0,
+    n_ko_dialogues: int = 0,
 ) -> tuple[list[Example], dict[str, object]]:
     """Load every permissive train set under ``data_dir`` and add the synthetic rows.
 
@@ -1280,7 +1346,12 @@ def build_mix(
       * ``synthetic-contrast``: hand-written slot templates (:data:`CONTRAST_BENIGN_HOWTO_EN` and
         friends): scary words in safe senses (benign, half with a helpful answer), harmful minimal
         pairs with the same verbs (about a third), and short harmful compliances of non-technical
-        kinds with placeholders (prompt 1, refusal 0, response harm 1); about a quarter Korean.
+        kinds with placeholders (prompt 1, refusal 0, response harm 1); about a quarter Korean;
+      * ``synthetic-ko-dialogues``: hand-written Korean chat logs (:data:`KO_HARMFUL_DIALOGUES`,
+        :data:`KO_BENIGN_DIALOGUES`): threats, extortion, bullying vs look-alike everyday chats.
+    The last two are off by default (``n_contrast=2000, n_ko_dialogues=600`` turn them on): a model
+    trained with them scored 0.8 F1 lower on the shared validation rows, so the shipped mix
+    leaves them out (docs/model-card.md).
     Synthetic rows are built from cleaned rows and cleaned again against every set's eval overlap.
 
     Returns:
@@ -1309,8 +1380,10 @@ def build_mix(
     # a separate stream, so the sets above stay what they were for a given seed
     synth |= _adversarial_sets(per, synth["synthetic-refusal-pairs"], templates, random.Random(f"adversarial:{seed}"),
                                n_adv_frames, n_adv_responses, n_safe_completions, n_benign_answers)
-    if per:  # own stream as well; nothing is built when no train set was found
+    if per and n_contrast:  # own stream as well; nothing is built when no train set was found
         synth["synthetic-contrast"] = _contrast_set(random.Random(f"contrast:{seed}"), n_contrast)
+    if per and n_ko_dialogues:
+        synth["synthetic-ko-dialogues"] = _ko_dialogue_set(random.Random(f"ko-dialogues:{seed}"), n_ko_dialogues)
     for name in synth:
         synth[name], dropped[name] = _clean(synth[name], all_overlap)
     seen: set[str] = set()
@@ -1327,7 +1400,7 @@ def build_mix(
     rng.shuffle(out)
     lic = {s.folder: s.license for s in SOURCES} | {n: lic for n, lic, _ in TEMPLATE_SOURCES}
     lic |= {n: "built here from the sets above (see model card)" for n in synth}
-    lic["synthetic-contrast"] = "built here (hand-written templates)"
+    lic |= {n: "built here (hand-written templates)" for n in ("synthetic-contrast", "synthetic-ko-dialogues") if n in synth}
     stats: dict[str, object] = {
         "sets": {k: {"rows": counts.get(k, 0), "license": lic.get(k, "?"), "dropped_eval_overlap": dropped.get(k, 0)}
                  for k in sorted(set(counts) | set(per))},
