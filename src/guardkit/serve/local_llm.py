@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import threading
 import time
 import uuid
@@ -29,6 +28,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from .._optional import require
+from ._chat_shapes import chunk_event, completion_body
 
 __all__ = ["create_llm_app", "load_causal_lm"]
 
@@ -145,37 +145,11 @@ def create_llm_app(model: str = "smollm2", *, default_max_tokens: int = 64, load
         cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
         if not req.stream:
             text, n_in, n_out, finish = await asyncio.to_thread(_generate, req)
-            return JSONResponse(
-                {
-                    "id": cid,
-                    "object": "chat.completion",
-                    "created": created,
-                    "model": model,
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": {"role": "assistant", "content": text},
-                            "finish_reason": finish,
-                            "logprobs": None,
-                        }
-                    ],
-                    "usage": {
-                        "prompt_tokens": n_in,
-                        "completion_tokens": n_out,
-                        "total_tokens": n_in + n_out,
-                    },
-                }
-            )
+            return JSONResponse(completion_body(cid, created, model, {"role": "assistant", "content": text}, finish,
+                                                usage=(n_in, n_out)))
 
         def chunk(delta: dict[str, Any], finish: str | None) -> str:
-            body = {
-                "id": cid,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-            }
-            return f"data: {json.dumps(body)}\n\n"
+            return chunk_event(cid, created, model, [{"index": 0, "delta": delta, "finish_reason": finish}])
 
         async def events() -> AsyncIterator[str]:
             yield chunk({"role": "assistant", "content": ""}, None)

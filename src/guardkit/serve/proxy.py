@@ -41,6 +41,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from .._exceptions import BackendError
 from .._types import Conversation, Role, Task, Turn, Verdict
+from ._chat_shapes import chunk_event, completion_body
 from .classify import ERROR_RESPONSES, Guard, get_guard, verdict_json
 from .errors import APIError, guard_failure
 from .schemas import ChatCompletionRequest
@@ -135,49 +136,23 @@ def _closed(guard: Guard, exc: BackendError) -> APIError:
     return err
 
 
-def _chunk(cid: str, created: int, model: str, choices: list[dict[str, Any]], **extra: Any) -> str:
-    data = {
-        "id": cid,
-        "object": "chat.completion.chunk",
-        "created": created,
-        "model": model,
-        "choices": choices,
-    }
-    data.update(extra)
-    return f"data: {json.dumps(data)}\n\n"
-
-
 def _refusal(guard: Guard, model: str, outcome: _Outcome, stream: bool) -> Response:
     cid, created = f"chatcmpl-guardkit-{uuid.uuid4().hex[:24]}", int(time.time())
     text = guard.settings.policy.refusal_message
     headers = {VERDICT_HEADER: outcome.header()}
     if not stream:
-        body = {
-            "id": cid,
-            "object": "chat.completion",
-            "created": created,
-            "model": model,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": text, "refusal": None},
-                    "finish_reason": "content_filter",
-                    "logprobs": None,
-                }
-            ],
-            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-            "guardkit": outcome.to_json(),
-        }
+        body = completion_body(cid, created, model, {"role": "assistant", "content": text, "refusal": None},
+                               "content_filter", guardkit=outcome.to_json())
         return JSONResponse(body, headers=headers)
 
     async def events() -> AsyncIterator[str]:
-        yield _chunk(
+        yield chunk_event(
             cid,
             created,
             model,
             [{"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": None}],
         )
-        yield _chunk(
+        yield chunk_event(
             cid,
             created,
             model,
@@ -377,7 +352,7 @@ async def _stream(
         for i in indices:
             sep = "\n\n" if text.get(i) else ""
             out.append(
-                _chunk(
+                chunk_event(
                     meta["id"],
                     meta["created"],
                     meta["model"],
@@ -385,7 +360,7 @@ async def _stream(
                 )
             )
         out.append(
-            _chunk(
+            chunk_event(
                 meta["id"],
                 meta["created"],
                 meta["model"],

@@ -467,8 +467,7 @@ def recalibrate(artifact: Path, bundle: Path, device: str = "auto", logits_file:
     """
     import torch
 
-    from ..backends._builtin_model import GuardNet, unpack_state
-    from ..backends._e5 import build_bert
+    from ..backends._builtin_model import load_artifact
     from .bundle import read_bundle
 
     meta = json.loads((artifact / "meta.json").read_text(encoding="utf-8"))
@@ -477,12 +476,7 @@ def recalibrate(artifact: Path, bundle: Path, device: str = "auto", logits_file:
     e5, prep = read_bundle(bundle, cfg)
     if prep.dhash != meta["data"]["hash"]:
         raise ConfigError(f"bundle {bundle} holds another training mix than {artifact} was trained on")
-    bert = build_bert(e5, cfg.n_frozen + cfg.n_trained)
-    net = GuardNet(bert.encoder.layer[cfg.n_frozen :], n_cat=len(meta["categories"]["codes"]))
-    base = {k: v.detach().clone() for k, v in net.state_dict().items() if k.startswith("layers.")}
-    with np.load(artifact / "weights.npz") as z:
-        net.load_state_dict(unpack_state({k: z[k] for k in z.files}, base))
-    del bert.encoder.layer[cfg.n_frozen :]
+    bert, net = load_artifact(e5, meta, artifact / "weights.npz")
     dev = _device(device)
     bert.to(dev)
     net.to(dev)
