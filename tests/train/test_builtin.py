@@ -113,6 +113,45 @@ def test_tiny_training_run_gives_a_loadable_artifact(bundle: Path, tmp_path: Pat
     assert bomb.prompt_harmful.score > soup.prompt_harmful.score
 
 
+@pytest.mark.slow
+def test_continued_run_keeps_the_fixed_layers_and_loads(bundle: Path, tmp_path: Path, e5) -> None:  # type: ignore[no-untyped-def]
+    from guardkit.backends._builtin_model import load_artifact
+    from guardkit.backends.builtin import BuiltinClassifier
+
+    first = tmp_path / "first"
+    tb.train_builtin(None, first, tb.TrainConfig.full(n_trained=2, epochs=1, device="cpu", batch_tokens=2048), bundle=bundle)
+    cfg = tb.TrainConfig.continued(str(first), n_frozen=1, n_trained=1, device="cpu", batch_tokens=2048, lr_layers=1e-3)
+    second = tmp_path / "second"
+    meta = tb.train_builtin(None, second, cfg, bundle=bundle, cache_dir=tmp_path / "cache")
+    # it loads like an end-to-end artifact and records where it came from
+    assert (meta["config"]["n_frozen"], meta["config"]["n_trained"]) == (0, 2)
+    assert meta["continued_from"]["stage2"]["n_frozen"] == 1 and meta["continued_from"]["config"]["n_trained"] == 2
+    small, _ = tbundle.read_bundle(bundle, cfg)
+    _, a = load_artifact(small, json.loads((first / "meta.json").read_text()), first / "weights.npz")
+    _, b = load_artifact(small, meta, second / "weights.npz")
+    sa, sb = a.state_dict(), b.state_dict()
+    fixed = [k for k in sa if k.startswith("layers.0.")]
+    trained = [k for k in sa if k.startswith("layers.1.") and k.endswith("weight") and sa[k].dim() == 2]
+    assert fixed and trained
+    # layer 0 was fixed (re-packing it is exact to float noise), layer 1 moved
+    assert max(float((sa[k] - sb[k]).abs().max()) for k in fixed) < 1e-5
+    assert max(float((sa[k] - sb[k]).abs().max()) for k in trained) > 1e-4
+    assert list((tmp_path / "cache").glob("hidden-e5-f1-*.pt"))  # the cache is named after the prior's weights
+    clf = BuiltinClassifier(artifact=second)
+    bomb, soup = clf.classify([HARMFUL[3], BENIGN[3]])
+    assert bomb.prompt_harmful.score > soup.prompt_harmful.score
+
+
+def test_continued_run_refuses_a_mismatched_prior(tmp_path: Path, e5) -> None:  # type: ignore[no-untyped-def]
+    prep = tb.prepare(_examples(), {}, tb.TrainConfig.full(), E5Tokenizer(e5))
+    with pytest.raises(ConfigError, match="meta.json and weights.npz"):
+        tb.fit(prep, e5, tb.TrainConfig.continued(str(tmp_path), device="cpu"), tmp_path / "out")
+    (tmp_path / "meta.json").write_text(json.dumps({"format": 2, "config": {"n_frozen": 5, "n_trained": 1}}))
+    (tmp_path / "weights.npz").write_bytes(b"")
+    with pytest.raises(ConfigError, match="8 trained layers is needed"):
+        tb.fit(prep, e5, tb.TrainConfig.continued(str(tmp_path), device="cpu"), tmp_path / "out")
+
+
 def test_too_few_examples_is_a_clear_error(e5) -> None:  # type: ignore[no-untyped-def]
     cfg = tb.TrainConfig.full(n_trained=1, epochs=1, device="cpu")
     prep = tb.prepare(_examples()[:3], {}, cfg, E5Tokenizer(e5))
@@ -133,6 +172,8 @@ def test_cli_errors_name_the_problem(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "device must be" in proc.stderr
     proc = run("--data-dir", str(tmp_path), "--recipe", "huge")
     assert proc.returncode == 2 and "--recipe" in proc.stderr
+    proc = run("--data-dir", str(tmp_path), "--recipe", "continue")
+    assert proc.returncode == 2 and "--init-from" in proc.stderr
 
 
 def test_platt_is_finite_on_separable_scores_and_recovers_a_known_scale() -> None:

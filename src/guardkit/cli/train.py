@@ -28,8 +28,11 @@ def register(app: typer.Typer) -> None:
         data_dir: Annotated[Path | None, typer.Option("--data-dir", help="The data/train folder (one sub-folder per train set).")] = None,
         out: Annotated[Path | None, typer.Option("--out", help="Artifact folder (default: the bundled guardkit/data/builtin).")] = None,
         seed: Annotated[int, typer.Option("--seed", help="Seed of the data mix, the split and the training.")] = 0,
-        recipe: Annotated[str, typer.Option("--recipe", help="'full': 8 layers end to end (shipped; GPU minutes, CPU hours); "
-                                            "'frozen': 5 frozen + 1 trained layer (CPU, ~45 min).")] = "full",
+        recipe: Annotated[str, typer.Option("--recipe", help="'full': 8 layers end to end (GPU minutes, CPU hours); "
+                                            "'frozen': 5 frozen + 1 trained layer (CPU, ~45 min); 'continue': the top 2 "
+                                            "layers + head of --init-from trained on (CPU, ~1 h).")] = "full",
+        init_from: Annotated[Path | None, typer.Option("--init-from", help="Artifact folder to continue from "
+                                                       "(--recipe continue; e.g. the bundled one).")] = None,
         epochs: Annotated[int | None, typer.Option("--epochs", help="Training epochs (the best one on validation is kept).")] = None,
         layers: Annotated[int | None, typer.Option("--layers", help="Number of e5 layers to fine-tune (full recipe).")] = None,
         device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "auto",
@@ -42,8 +45,10 @@ def register(app: typer.Typer) -> None:
         from ..backends.builtin import artifact_dir
         from ..train.builtin import TrainConfig, train_builtin
 
-        if recipe not in ("full", "frozen"):
-            raise ConfigError(f"--recipe must be 'full' or 'frozen', got {recipe!r}")
+        if recipe not in ("full", "frozen", "continue"):
+            raise ConfigError(f"--recipe must be 'full', 'frozen' or 'continue', got {recipe!r}")
+        if (recipe == "continue") != (init_from is not None):
+            raise ConfigError("--recipe continue and --init-from go together (give both or neither)")
         changes: dict[str, object] = {"seed": seed, "device": device}
         if epochs is not None:
             if epochs < 1:
@@ -53,7 +58,12 @@ def register(app: typer.Typer) -> None:
             if not 1 <= layers <= 12:
                 raise ConfigError(f"--layers must be in [1, 12], got {layers}")
             changes["n_trained"] = layers
-        cfg = TrainConfig.full(**changes) if recipe == "full" else TrainConfig(**changes)  # type: ignore[arg-type]
+            if recipe == "continue":  # the prior's other layers stay fixed
+                changes["n_frozen"] = 8 - layers
+        if recipe == "continue":
+            cfg = TrainConfig.continued(str(init_from), **changes)  # type: ignore[arg-type]
+        else:
+            cfg = TrainConfig.full(**changes) if recipe == "full" else TrainConfig(**changes)  # type: ignore[arg-type]
         if bundle is None and (data_dir is None or not data_dir.is_dir()):
             raise ConfigError(f"--data-dir {data_dir} is not a folder; expected the data/train folder (or give --bundle)")
         logging.getLogger("guardkit").setLevel(logging.INFO)

