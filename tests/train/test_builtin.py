@@ -174,6 +174,15 @@ def test_cli_errors_name_the_problem(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "--recipe" in proc.stderr
     proc = run("--data-dir", str(tmp_path), "--recipe", "continue")
     assert proc.returncode == 2 and "--init-from" in proc.stderr
+    proc = run("--data-dir", str(tmp_path), "--extra-sets", "contrast,bogus")
+    assert proc.returncode == 2 and "unknown extra set" in proc.stderr and "bogus" in proc.stderr
+
+
+def test_extra_sets_map_to_mix_options_and_survive_meta_json() -> None:
+    cfg = tb.TrainConfig(extra_sets=["ko-dialogues"])  # type: ignore[arg-type]  # as read back from JSON
+    assert cfg.extra_sets == ("ko-dialogues",) and cfg.mix_options() == {"n_ko_dialogues": 600}
+    assert tb.TrainConfig.continued("x").mix_options() == {"n_contrast": 2000, "n_ko_dialogues": 600}
+    assert tb.TrainConfig.full().mix_options() == {}
 
 
 def test_platt_is_finite_on_separable_scores_and_recovers_a_known_scale() -> None:

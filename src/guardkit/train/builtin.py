@@ -42,6 +42,8 @@ __all__ = ["Prepared", "TrainConfig", "calibrate", "fit", "prepare", "recalibrat
 logger = logging.getLogger(__name__)
 
 TASKS = ("prompt_harmful", "response_refusal", "response_harmful")
+#: extra sets by name -> ``build_mix`` keyword and row count
+EXTRA_SETS: dict[str, tuple[str, int]] = {"contrast": ("n_contrast", 2000), "ko-dialogues": ("n_ko_dialogues", 600)}
 
 
 @dataclass
@@ -64,6 +66,8 @@ class TrainConfig:
     #: continue from this artifact (a format-2 folder): its first ``n_frozen`` layers stay fixed,
     #: the next ``n_trained`` layers and the head go on training from its weights
     init_from: str | None = None
+    #: optional hand-written sets added to the mix (see :data:`EXTRA_SETS`)
+    extra_sets: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not (self.device in ("cpu", "auto") or self.device.startswith("cuda")):
@@ -71,6 +75,10 @@ class TrainConfig:
         if self.epochs < 1 or self.n_trained < 1 or self.n_frozen < 0 or self.n_frozen + self.n_trained > 12:
             raise ConfigError(f"bad layer/epoch settings: n_frozen={self.n_frozen}, n_trained={self.n_trained}, "
                               f"epochs={self.epochs} (e5-small has 12 layers)")
+        self.extra_sets = tuple(self.extra_sets)  # a list when read back from meta.json
+        unknown = sorted(set(self.extra_sets) - set(EXTRA_SETS))
+        if unknown:
+            raise ConfigError(f"unknown extra set(s) {unknown}; known: {sorted(EXTRA_SETS)}")
         if self.max_prompt + self.max_resp + 4 > 512:
             raise ConfigError(f"max_prompt + max_resp + 4 must fit e5's 512 positions, got {self.max_prompt + self.max_resp + 4}")
 
@@ -81,11 +89,17 @@ class TrainConfig:
                                     lr_head=1e-3, batch_tokens=4096)
         return cls(**{**base, **changes})
 
+    def mix_options(self) -> dict[str, int]:
+        """``build_mix`` keywords for :attr:`extra_sets`."""
+        return dict(EXTRA_SETS[name] for name in self.extra_sets)
+
     @classmethod
     def continued(cls, init_from: str, **changes: Any) -> TrainConfig:
-        """Second-stage recipe (CPU, ~1 h): the top two layers and the head of ``init_from`` trained on."""
+        """Second-stage recipe (CPU, ~40 min): the top two layers and the head of ``init_from`` trained on,
+        for one epoch, on the mix plus the hand-written contrast and Korean-dialogue sets."""
         base: dict[str, Any] = dict(n_frozen=6, n_trained=2, max_prompt=254, max_resp=254, epochs=1, lr_layers=2e-5,
-                                    lr_head=3e-4, batch_tokens=4096, init_from=str(init_from))
+                                    lr_head=3e-4, batch_tokens=4096, init_from=str(init_from),
+                                    extra_sets=("contrast", "ko-dialogues"))
         return cls(**{**base, **changes})
 
 
@@ -343,7 +357,7 @@ def train_builtin(data_dir: Path | None, out_dir: Path, config: TrainConfig | No
         if data_dir is None:
             raise ConfigError("give the data/train folder or a bundle")
         e5 = read_e5()
-        examples, stats = build_mix(Path(data_dir), seed=cfg.seed)
+        examples, stats = build_mix(Path(data_dir), seed=cfg.seed, **cfg.mix_options())
         prep = prepare(examples, stats, cfg, E5Tokenizer(e5))
     logger.info("training mix: %d examples, hash %s", len(prep.windows), prep.dhash[:12])
     return fit(prep, e5, cfg, Path(out_dir), cache_dir)
