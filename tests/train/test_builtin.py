@@ -120,7 +120,8 @@ def test_continued_run_keeps_the_fixed_layers_and_loads(bundle: Path, tmp_path: 
 
     first = tmp_path / "first"
     tb.train_builtin(None, first, tb.TrainConfig.full(n_trained=2, epochs=1, device="cpu", batch_tokens=2048), bundle=bundle)
-    cfg = tb.TrainConfig.continued(str(first), n_frozen=1, n_trained=1, device="cpu", batch_tokens=2048, lr_layers=1e-3)
+    cfg = tb.TrainConfig.continued(str(first), n_frozen=1, n_trained=1, device="cpu", batch_tokens=2048, lr_layers=1e-3,
+                                   extra_sets=())  # the toy bundle has no extra sets (a bundle refuses other mixes)
     second = tmp_path / "second"
     meta = tb.train_builtin(None, second, cfg, bundle=bundle, cache_dir=tmp_path / "cache")
     # it loads like an end-to-end artifact and records where it came from

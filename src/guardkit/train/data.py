@@ -1349,9 +1349,10 @@ def build_mix(
         kinds with placeholders (prompt 1, refusal 0, response harm 1); about a quarter Korean;
       * ``synthetic-ko-dialogues``: hand-written Korean chat logs (:data:`KO_HARMFUL_DIALOGUES`,
         :data:`KO_BENIGN_DIALOGUES`): threats, extortion, bullying vs look-alike everyday chats.
-    The last two are off by default (``n_contrast=2000, n_ko_dialogues=600`` turn them on): a model
-    trained with them scored 0.8 F1 lower on the shared validation rows, so the shipped mix
-    leaves them out (docs/model-card.md).
+    The last two are off by default (``n_contrast=2000, n_ko_dialogues=600`` turn them on;
+    ``TrainConfig.extra_sets`` / ``--extra-sets`` does it by name). Trained from scratch with them,
+    a model scored 0.8 F1 lower on the shared validation rows, so stage 1 of the shipped model
+    leaves them out; its CPU stage 2 (``--recipe continue``) adds them (docs/model-card.md).
     Synthetic rows are built from cleaned rows and cleaned again against every set's eval overlap.
 
     Returns:

@@ -1,0 +1,66 @@
+"""Validation F1 of built-in model artifacts on the same rows of the training mix's val split.
+
+Run:  PYTHONPATH=src python benchmarks/val_compare.py --data-dir ../shared/data/train \
+          --artifact src/guardkit/data/builtin --artifact runs/v2 [--extra-sets contrast,ko-dialogues]
+
+Builds the mix (with the extra sets, so that every artifact is scored on the same rows), runs
+each artifact over the val rows (all 8 layers, 2 threads) and prints, per artifact:
+  * ``base rows``: the val rows of the mix without the extra sets (the rows every variant shares),
+    best-threshold F1 per task and their mean (the stage-2 selection rule of docs/model-card.md);
+  * per extra set: F1 at the artifact's own thresholds on that set's val rows.
+Validation rows only; nothing under data/eval is read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", type=Path, required=True, help="the data/train folder")
+    ap.add_argument("--artifact", type=Path, action="append", required=True, help="artifact folder (repeat)")
+    ap.add_argument("--extra-sets", default="contrast,ko-dialogues", help="comma-separated (see guardkit train --extra-sets)")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+
+    import torch
+
+    from guardkit.backends._builtin_model import load_artifact
+    from guardkit.backends._e5 import E5Tokenizer, read_e5
+    from guardkit.train.builtin import TASKS, TrainConfig, _Inputs, _metrics, _predict, prepare
+    from guardkit.train.data import build_mix
+
+    torch.set_num_threads(args.threads)
+    extra = tuple(x.strip() for x in args.extra_sets.split(",") if x.strip())
+    cfg = TrainConfig.full(extra_sets=extra)
+    e5 = read_e5()
+    examples, stats = build_mix(args.data_dir, seed=cfg.seed, **cfg.mix_options())
+    prep = prepare(examples, stats, cfg, E5Tokenizer(e5))
+    va = [i for i, s in enumerate(prep.splits) if s == "val"]
+    extra_sources = {"contrast": "synthetic-contrast", "ko-dialogues": "synthetic-ko-dialogues"}
+    groups = {"base rows": [j for j, i in enumerate(va) if examples[i].source not in extra_sources.values()]}
+    for name in extra:
+        groups[name] = [j for j, i in enumerate(va) if examples[i].source == extra_sources[name]]
+    print(f"val rows: {len(va)} ({', '.join(f'{g} {len(r)}' for g, r in groups.items())})")
+    for art in args.artifact:
+        meta = json.loads((art / "meta.json").read_text(encoding="utf-8"))
+        bert, net = load_artifact(e5, meta, art / "weights.npz")
+        logits = _predict(net, _Inputs(bert, prep.windows, None, int(meta["config"]["n_frozen"]), torch.device("cpu")), va,
+                          4096)
+        out = {}
+        for g, rows in groups.items():
+            m = _metrics(logits[rows], prep.y[va][rows], meta["platt"], meta["thresholds"])
+            out[g] = {t: (m[t]["best_f1"] if g == "base rows" else m[t]["f1"]) for t in TASKS if t in m}
+        mean = np.mean([out["base rows"][t] for t in TASKS])
+        print(f"\n{art}  base-rows mean best-F1 {mean:.2f}")
+        for g, row in out.items():
+            print(f"  {g:12s} " + "  ".join(f"{t} {v:.1f}" for t, v in row.items()))
+
+
+if __name__ == "__main__":
+    main()
