@@ -55,7 +55,7 @@ def main() -> None:
         out = {}
         for g, rows in groups.items():
             m = _metrics(logits[rows], prep.y[va][rows], meta["platt"], meta["thresholds"])
-            out[g] = {t: (m[t]["best_f1"] if g == "base rows" else m[t]["f1"]) for t in TASKS if t in m}
+            out[g] = {t: (m[t]["best_f1"] if g == "base rows" else m[t]["f1"]) for t in TASKS if t in m and m[t]["pos"]}
         mean = np.mean([out["base rows"][t] for t in TASKS])
         print(f"\n{art}  base-rows mean best-F1 {mean:.2f}")
         for g, row in out.items():
