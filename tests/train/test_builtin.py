@@ -175,6 +175,8 @@ def test_cli_errors_name_the_problem(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "--recipe" in proc.stderr
     proc = run("--data-dir", str(tmp_path), "--recipe", "continue")
     assert proc.returncode == 2 and "--init-from" in proc.stderr
+    proc = run("--data-dir", str(tmp_path), "--recipe", "continue", "--init-from", str(tmp_path / "nowhere"))
+    assert proc.returncode == 2 and "not an artifact folder" in proc.stderr
     proc = run("--data-dir", str(tmp_path), "--extra-sets", "contrast,bogus")
     assert proc.returncode == 2 and "unknown extra set" in proc.stderr and "bogus" in proc.stderr
 

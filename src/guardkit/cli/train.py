@@ -52,6 +52,8 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"--recipe must be 'full', 'frozen' or 'continue', got {recipe!r}")
         if (recipe == "continue") != (init_from is not None):
             raise ConfigError("--recipe continue and --init-from go together (give both or neither)")
+        if init_from is not None and not (init_from / "meta.json").is_file():
+            raise ConfigError(f"--init-from {init_from} is not an artifact folder (no meta.json in it)")
         changes: dict[str, object] = {"seed": seed, "device": device}
         if epochs is not None:
             if epochs < 1:
