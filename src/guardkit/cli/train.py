@@ -46,14 +46,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train the built-in model and write its artifact (or export a training bundle)."""
         from ..backends.builtin import artifact_dir
-        from ..train.builtin import TrainConfig, train_builtin
+        from ..train.builtin import TrainConfig, check_init_from, train_builtin
 
         if recipe not in ("full", "frozen", "continue"):
             raise ConfigError(f"--recipe must be 'full', 'frozen' or 'continue', got {recipe!r}")
         if (recipe == "continue") != (init_from is not None):
             raise ConfigError("--recipe continue and --init-from go together (give both or neither)")
-        if init_from is not None and not (init_from / "meta.json").is_file():
-            raise ConfigError(f"--init-from {init_from} is not an artifact folder (no meta.json in it)")
         changes: dict[str, object] = {"seed": seed, "device": device}
         if epochs is not None:
             if epochs < 1:
@@ -69,6 +67,7 @@ def register(app: typer.Typer) -> None:
             changes["extra_sets"] = tuple(x.strip() for x in extra_sets.split(",") if x.strip() and x.strip() != "none")
         if recipe == "continue":
             cfg = TrainConfig.continued(str(init_from), **changes)  # type: ignore[arg-type]
+            check_init_from(cfg)  # fail before the (slow) mix is built
         else:
             cfg = TrainConfig.full(**changes) if recipe == "full" else TrainConfig(**changes)  # type: ignore[arg-type]
         if bundle is None and (data_dir is None or not data_dir.is_dir()):

@@ -375,8 +375,8 @@ def fit(prep: Prepared, e5: Any, cfg: TrainConfig, out_dir: Path, cache_dir: Pat
     rng = random.Random(cfg.seed)
     torch.manual_seed(cfg.seed)
     device = _device(cfg.device)
-    bert = build_bert(e5, cfg.n_frozen + cfg.n_trained)
-    prior = _load_prior(cfg, bert) if cfg.init_from else None
+    prior = _load_prior(cfg, e5) if cfg.init_from else None
+    bert = prior.bert if prior else build_bert(e5, cfg.n_frozen + cfg.n_trained)
     windows, y, cat = prep.windows, prep.y, prep.cat
     hidden: list[Any] | None = None
     if cfg.n_frozen > 0:  # frozen layers: compute their outputs once
@@ -462,20 +462,20 @@ class _Prior:
     """The artifact a continued run starts from (``TrainConfig.init_from``)."""
 
     tag: str  # short hash of its weights (names the hidden-state cache)
+    bert: Any  # e5 embeddings + the artifact's layers, all of them (``fit`` keeps the fixed ones)
     head: dict[str, Any]  # its head's state
-    frozen: dict[str, Any]  # its layers below ``n_frozen``, as ``layers.<i>.*`` tensors
     base: dict[str, Any]  # e5's own tensors of all layers, as ``layers.<i>.*`` (what deltas are taken from)
     meta: dict[str, Any]
 
 
-def _load_prior(cfg: TrainConfig, bert: Any) -> _Prior:
-    """Load ``cfg.init_from`` into ``bert``'s layers (in place); its head and bookkeeping go in a :class:`_Prior`."""
-    from ..backends._builtin_model import CATEGORIES, GuardNet, unpack_state
+def check_init_from(cfg: TrainConfig) -> tuple[dict[str, Any], Path]:
+    """The meta.json and weights path of ``cfg.init_from``, checked to fit ``cfg`` (or :class:`ConfigError`)."""
+    from ..backends._builtin_model import CATEGORIES
 
     folder = Path(str(cfg.init_from))
     meta_file, weights = folder / "meta.json", folder / "weights.npz"
     if not meta_file.is_file() or not weights.is_file():
-        raise ConfigError(f"--init-from {folder}: expected an artifact folder with meta.json and weights.npz")
+        raise ConfigError(f"--init-from {folder} is not an artifact folder: expected meta.json and weights.npz in it")
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
     pc = meta.get("config", {})
     total = cfg.n_frozen + cfg.n_trained
@@ -484,28 +484,31 @@ def _load_prior(cfg: TrainConfig, bert: Any) -> _Prior:
                           f"{meta.get('format')} with n_frozen={pc.get('n_frozen')}, n_trained={pc.get('n_trained')}")
     if list(meta.get("categories", {}).get("codes", [])) != list(CATEGORIES):
         raise ConfigError(f"--init-from {folder}: its risk categories differ from this guardkit's")
-    full = GuardNet(bert.encoder.layer, n_cat=len(CATEGORIES))  # shares the layer modules with ``bert``
-    base = {k: v.detach().clone() for k, v in full.state_dict().items() if k.startswith("layers.")}
-    with np.load(weights) as z:
-        full.load_state_dict(unpack_state({k: z[k] for k in z.files}, base))
-    state = full.state_dict()
-    frozen = {k: v.detach().clone() for k, v in state.items() if k.startswith("layers.") and int(k.split(".")[1]) < cfg.n_frozen}
-    head = {k[len("head."):]: v.detach().clone() for k, v in state.items() if k.startswith("head.")}
+    return meta, weights
+
+
+def _load_prior(cfg: TrainConfig, e5: Any) -> _Prior:
+    """``cfg.init_from`` loaded: its layers in a BERT (for the fixed outputs and the trained copies), head and bookkeeping."""
+    from ..backends._builtin_model import artifact_parts
+
+    meta, weights = check_init_from(cfg)
+    bert, net, base = artifact_parts(e5, meta, weights)
+    bert.encoder.layer = net.layers  # type: ignore[union-attr]  # the artifact has no frozen layers of its own (checked above)
     tag = hashlib.sha1(weights.read_bytes()).hexdigest()[:10]
-    logger.info("continuing from %s (%s): layers 0-%d fixed, %d trained on", folder, tag, cfg.n_frozen - 1, cfg.n_trained)
-    return _Prior(tag, head, frozen, base, meta)
+    logger.info("continuing from %s (%s): layers 0-%d fixed, %d trained on", cfg.init_from, tag, cfg.n_frozen - 1, cfg.n_trained)
+    return _Prior(tag, bert, net.head.state_dict(), base, meta)
 
 
-def _artifact_state(net: Any, prior: _Prior | None, n_frozen: int) -> dict[str, Any]:
-    """The state to pack: a continued run's own layers renumbered after the prior's fixed ones."""
+def _artifact_state(net: Any, fixed: Any | None) -> dict[str, Any]:
+    """The state to pack: a continued run's ``fixed`` layers, then its own ones renumbered after them."""
     state = net.state_dict()
-    if prior is None:
+    if fixed is None:
         return state
-    out = dict(prior.frozen)
+    out = {f"layers.{k}": v for k, v in fixed.state_dict().items()}
     for k, v in state.items():
         if k.startswith("layers."):
             _, i, rest = k.split(".", 2)
-            k = f"layers.{int(i) + n_frozen}.{rest}"
+            k = f"layers.{int(i) + len(fixed)}.{rest}"
         out[k] = v
     return out
 
@@ -580,7 +583,7 @@ def _finalize(net: Any, base: dict[str, Any], inputs: _Inputs, prep: Prepared, v
 
     cal = calibrate(net, inputs, prep, va, ca, cfg.batch_tokens)
     out_dir.mkdir(parents=True, exist_ok=True)
-    state = _artifact_state(net, prior, cfg.n_frozen)
+    state = _artifact_state(net, inputs.bert.encoder.layer if prior else None)  # ``fit`` left the fixed layers there
     np.savez_compressed(out_dir / "weights.npz", **pack_state(state, base))  # type: ignore[arg-type]
     # a continued artifact holds all its layers: it loads like one trained end to end
     layout = replace(cfg, n_frozen=0, n_trained=cfg.n_frozen + cfg.n_trained) if prior else cfg

@@ -92,7 +92,7 @@ def read_bundle(path: Path, cfg: TrainConfig) -> tuple[Any, Prepared]:
         info = json.loads(str(z["info"]))
     except (OSError, ValueError, KeyError) as exc:
         raise DatasetError(f"{path} is not a guardkit training bundle: {exc}") from exc
-    asked = {k: list(v) if isinstance(v, tuple) else v for k, v in ((k, getattr(cfg, k)) for k in info["config"])}
+    asked = json.loads(json.dumps({k: getattr(cfg, k) for k in info["config"]}))  # as stored: tuples become lists
     mismatch = {k: (v, asked[k]) for k, v in info["config"].items() if asked[k] != v}
     if mismatch:
         raise ConfigError(f"bundle {path} was built with other settings (bundle, asked): {mismatch}; rebuild it")
