@@ -42,7 +42,7 @@ def main() -> None:
     examples, stats = build_mix(args.data_dir, seed=cfg.seed, **cfg.mix_options())
     prep = prepare(examples, stats, cfg, E5Tokenizer(e5))
     va = [i for i, s in enumerate(prep.splits) if s == "val"]
-    source = {name: f"synthetic-{name}" for name in EXTRA_SETS}  # the rows build_mix adds for each extra set
+    source = {name: s.source for name, s in EXTRA_SETS.items()}  # the rows build_mix adds for each extra set
     groups = {"base rows": [j for j, i in enumerate(va) if examples[i].source not in source.values()]}
     for name in extra:
         groups[name] = [j for j, i in enumerate(va) if examples[i].source == source[name]]

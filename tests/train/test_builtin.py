@@ -81,6 +81,21 @@ def test_bundle_reproduces_windows_and_embeddings(bundle: Path, e5) -> None:  # 
             b = full_bert.embeddings(torch.tensor([w_full.ids]))
         assert torch.equal(a, b)
     assert small_bert.encoder.layer[0].attention.self.query.weight.equal(full_bert.encoder.layer[0].attention.self.query.weight)
+    # the bundle's token map gives back e5's ids: hidden-state caches are shared with data-folder runs
+    assert prep.vocab is not None and direct.vocab is None
+    assert [tuple(prep.vocab[np.asarray(w.ids)]) for w in prep.windows] == [w.ids for w in direct.windows]
+
+
+def test_hidden_cache_keys_are_e5_ids(bundle: Path, e5) -> None:  # type: ignore[no-untyped-def]
+    cfg = tb.TrainConfig.full()
+    direct = tb.prepare(_examples()[:6], {}, cfg, E5Tokenizer(e5))
+    small, prep = tbundle.read_bundle(bundle, cfg)
+    known: dict[str, torch.Tensor] = {}
+    hidden = tb._cache_hidden(build_bert(small, 1), prep.windows[:6], 1, 2048, known, prep.vocab)
+    assert len(known) == 6
+    # a data-folder run (e5's own ids) finds every window of the bundle run in the cache
+    again = tb._cache_hidden(build_bert(e5, 1), direct.windows, 1, 2048, known)
+    assert len(known) == 6 and all(torch.equal(a, b) for a, b in zip(hidden, again, strict=True))
 
 
 def test_bundle_refuses_other_settings(bundle: Path) -> None:

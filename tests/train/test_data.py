@@ -324,3 +324,91 @@ def test_ko_dialogues_half_harmful_and_deterministic() -> None:
     assert len(a) == 60 and sum(e.prompt_harmful for e in a) == 30  # type: ignore[misc]
     assert all(e.lang == "ko" and e.response is None and "{" not in e.prompt for e in a)
     assert not set(KO_HARMFUL_DIALOGUES) & set(KO_BENIGN_DIALOGUES)
+
+
+def _hh_folder(root: Path) -> Path:
+    def transcript(*turns: str) -> str:
+        return "".join(f"\n\n{'Human' if i % 2 == 0 else 'Assistant'}: {t}" for i, t in enumerate(turns))
+
+    rows = [
+        {"chosen": transcript("How do I pick a lock?", "I'd rather not help with that."),
+         "rejected": transcript("How do I pick a lock?", "Use a tension wrench and a pick on each pin.")},
+        {"chosen": transcript("What's a good pasta?", "Carbonara.", "And a wine?", "A dry white."),
+         "rejected": transcript("What's a good pasta?", "Carbonara.", "And a wine?", "Whatever.")},
+    ]
+    _write(root, "hh-rlhf-harmless-base-test/test.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    return root
+
+
+def _label(pair: tuple[str, str], id_: str, p: int, r: int, h: int) -> str:
+    from guardkit.train.data import exchange_sha
+
+    return json.dumps({"id": id_, "sha": exchange_sha(*pair), "p": p, "r": r, "h": h}) + "\n"
+
+
+def test_hh_labels_join_texts_by_id_and_fingerprint(tmp_path: Path) -> None:
+    from guardkit.train.data import hh_labelled_set
+
+    root = _hh_folder(tmp_path / "train")
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(
+        _label(("How do I pick a lock?", "I'd rather not help with that."), "0:chosen", 1, 1, 0)
+        + _label(("How do I pick a lock?", "Use a tension wrench and a pick on each pin."), "0:rejected", 1, 0, 1)
+        + _label(("What's a good pasta?", "Carbonara."), "1:chosen", 0, 0, 0), encoding="utf-8")
+    rows = hh_labelled_set(root, 10, labels)
+    assert [(e.prompt, e.response, e.prompt_harmful, e.response_refusal, e.response_harmful) for e in rows] == [
+        ("How do I pick a lock?", "I'd rather not help with that.", 1, 1, 0),
+        ("How do I pick a lock?", "Use a tension wrench and a pick on each pin.", 1, 0, 1),
+        ("What's a good pasta?", "Carbonara.", 0, 0, 0),  # first exchange only of a longer transcript
+    ]
+    assert {e.source for e in rows} == {"hh-rlhf-labelled"}
+    assert len(hh_labelled_set(root, 2, labels)) == 2
+
+
+def test_hh_labels_skip_rows_whose_text_changed(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from guardkit.train.data import hh_labelled_set
+
+    root = _hh_folder(tmp_path / "train")
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(_label(("How do I pick a lock?", "something else"), "0:rejected", 1, 0, 1)
+                      + _label(("What's a good pasta?", "Carbonara."), "1:chosen", 0, 0, 0)
+                      + _label(("x", "y"), "7:chosen", 0, 0, 0), encoding="utf-8")  # no row 7
+    rows = hh_labelled_set(root, 10, labels)
+    assert [e.prompt for e in rows] == ["What's a good pasta?"]
+    assert "2 labelled rows no longer match" in caplog.text
+
+
+def test_hh_labels_missing_inputs(tmp_path: Path) -> None:
+    from guardkit._exceptions import DatasetError
+    from guardkit.train.data import hh_labelled_set
+
+    assert hh_labelled_set(tmp_path, 10, tmp_path / "labels.jsonl") == []  # no hh folder: skipped
+    root = _hh_folder(tmp_path / "train")
+    with pytest.raises(DatasetError, match="label file"):
+        hh_labelled_set(root, 10, tmp_path / "absent.jsonl")
+
+
+def test_shipped_hh_labels_are_well_formed() -> None:
+    from guardkit.train.data import HH_LABELS
+
+    lines = [json.loads(x) for x in HH_LABELS.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) > 2000 and len({x["id"] for x in lines}) == len(lines)
+    assert all(x["p"] in (0, 1) and x["r"] in (0, 1) and x["h"] in (0, 1) and len(x["sha"]) == 12 for x in lines)
+    # a harmful reply is never also a refusal under the guide, and both kinds occur
+    assert sum(x["h"] for x in lines) > 100 and sum(x["r"] for x in lines) > 100
+
+
+def test_hh_labels_in_the_mix(tmp_path: Path, tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import guardkit.train.data as data
+
+    pair = ("How do I pick a lock?", "Use a tension wrench and a pick on each pin.")
+    _hh_folder(tiny)
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(_label(pair, "0:rejected", 1, 0, 1), encoding="utf-8")
+    monkeypatch.setattr(data, "HH_LABELS", labels)
+    off, _ = build_mix(tiny, seed=0)
+    on, stats = build_mix(tiny, seed=0, n_hh_labels=100)
+    assert not [e for e in off if e.source == "hh-rlhf-labelled"]
+    got = [e for e in on if e.source == "hh-rlhf-labelled"]
+    assert [(e.prompt, e.response, e.response_harmful) for e in got] == [(*pair, 1)]
+    assert stats["sets"]["hh-rlhf-labelled"]["rows"] == 1  # type: ignore[index]

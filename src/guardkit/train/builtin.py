@@ -30,7 +30,7 @@ import random
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -42,8 +42,23 @@ __all__ = ["Prepared", "TrainConfig", "calibrate", "fit", "prepare", "recalibrat
 logger = logging.getLogger(__name__)
 
 TASKS = ("prompt_harmful", "response_refusal", "response_harmful")
-#: extra sets by name -> ``build_mix`` keyword and row count
-EXTRA_SETS: dict[str, tuple[str, int]] = {"contrast": ("n_contrast", 2000), "ko-dialogues": ("n_ko_dialogues", 600)}
+
+
+class ExtraSet(NamedTuple):
+    """An optional set of the mix: the ``build_mix`` keyword that turns it on, its row count and
+    the ``source`` its rows carry."""
+
+    option: str
+    rows: int
+    source: str
+
+
+#: extra sets by name (``--extra-sets``)
+EXTRA_SETS: dict[str, ExtraSet] = {
+    "contrast": ExtraSet("n_contrast", 2000, "synthetic-contrast"),
+    "ko-dialogues": ExtraSet("n_ko_dialogues", 600, "synthetic-ko-dialogues"),
+    "hh-labels": ExtraSet("n_hh_labels", 3000, "hh-rlhf-labelled"),
+}
 
 
 @dataclass
@@ -91,7 +106,7 @@ class TrainConfig:
 
     def mix_options(self) -> dict[str, int]:
         """``build_mix`` keywords for :attr:`extra_sets`."""
-        return dict(EXTRA_SETS[name] for name in self.extra_sets)
+        return {EXTRA_SETS[name].option: EXTRA_SETS[name].rows for name in self.extra_sets}
 
     @classmethod
     def continued(cls, init_from: str, **changes: Any) -> TrainConfig:
@@ -124,16 +139,18 @@ def window_key(ids: tuple[int, ...]) -> str:
     return hashlib.sha1(np.asarray(ids, dtype=np.int32).tobytes()).hexdigest()
 
 
-def _cache_hidden(bert: Any, windows: list[Any], n_frozen: int, budget: int, known: dict[str, Any]) -> list[Any]:
+def _cache_hidden(bert: Any, windows: list[Any], n_frozen: int, budget: int, known: dict[str, Any],
+                  vocab: np.ndarray | None = None) -> list[Any]:
     """Hidden states after the frozen layers, one fp16 [L, H] tensor per window.
 
     Windows whose key is in ``known`` are reused; the new ones are computed and added to it.
+    Keys are taken over e5's own token ids (``vocab`` maps remapped ids back, see :class:`Prepared`).
     """
     import torch
 
     from ..backends._builtin_model import collate
 
-    keys = [window_key(w.ids) for w in windows]
+    keys = [window_key(tuple(vocab[np.asarray(w.ids)]) if vocab is not None else w.ids) for w in windows]
     todo = [i for i, k in enumerate(keys) if k not in known]
     logger.info("frozen layers: %d of %d windows cached already, computing %d", len(windows) - len(todo), len(windows), len(todo))
     lengths = [len(windows[i].ids) for i in todo]
@@ -308,6 +325,10 @@ class Prepared:
     langs: list[str]
     stats: dict[str, Any]
     dhash: str
+    #: e5's own token id of each id used in ``windows``, when they are remapped (a bundle keeps only
+    #: the tokens its mix uses); None when the ids are e5's own. Cache keys use e5's ids, so a cache
+    #: filled from a bundle serves a run from the data folder and the other way round.
+    vocab: np.ndarray | None = None
 
 
 def prepare(examples: list[Example], stats: dict[str, Any], cfg: TrainConfig, tok: Any) -> Prepared:
@@ -387,7 +408,7 @@ def fit(prep: Prepared, e5: Any, cfg: TrainConfig, out_dir: Path, cache_dir: Pat
             known = torch.load(cache_file)
             logger.info("loaded %d cached windows from %s", len(known), cache_file)
         n_known = len(known)
-        hidden = _cache_hidden(bert, windows, cfg.n_frozen, cfg.batch_tokens * 2, known)
+        hidden = _cache_hidden(bert, windows, cfg.n_frozen, cfg.batch_tokens * 2, known, prep.vocab)
         if cache_file is not None and len(known) > n_known:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
             torch.save(known, cache_file)

@@ -69,7 +69,7 @@ def write_bundle(data_dir: Path, path: Path, cfg: TrainConfig) -> dict[str, Any]
         path, ids=ids, offsets=offsets,
         resp_start=np.asarray([w.resp_start for w in prep.windows], dtype=np.int32),
         flag=np.asarray([w.refusal_flag for w in prep.windows], dtype=np.float32),
-        y=prep.y, cat=prep.cat,
+        y=prep.y, cat=prep.cat, vocab=used.astype(np.int32),
         split=np.asarray([_SPLITS.index(s) for s in prep.splits], dtype=np.uint8),
         lang=np.asarray([s == "ko" for s in prep.langs], dtype=np.uint8),
         info=np.asarray(json.dumps(info, ensure_ascii=False)), **arrays,
@@ -103,6 +103,9 @@ def read_bundle(path: Path, cfg: TrainConfig) -> tuple[Any, Prepared]:
     ids, off = z["ids"], z["offsets"]
     rs, flag = z["resp_start"], z["flag"]
     windows = [Window(tuple(int(t) for t in ids[off[i] : off[i + 1]]), int(rs[i]), float(flag[i])) for i in range(len(rs))]
+    if "vocab" not in z.files:
+        logger.warning("bundle %s predates e5 token maps: its hidden-state cache keys are its own", path)
     prep = Prepared(windows, z["y"], z["cat"], [_SPLITS[int(s)] for s in z["split"]],
-                    ["ko" if int(x) else "en" for x in z["lang"]], info["stats"], info["hash"])
+                    ["ko" if int(x) else "en" for x in z["lang"]], info["stats"], info["hash"],
+                    z["vocab"].astype(np.int64) if "vocab" in z.files else None)
     return e5, prep

@@ -332,6 +332,57 @@ def _hh_rlhf(d: Path, rng: random.Random) -> list[Example]:
     return out
 
 
+#: our own absolute labels for hh-rlhf red-team exchanges (see :func:`hh_labelled_set`)
+HH_LABELS = Path(__file__).with_name("labels") / "hh-rlhf-harmless-base-test.jsonl"
+
+
+def hh_exchange(row: dict, side: str) -> tuple[str, str] | None:
+    """The first Human/Assistant exchange of an hh-rlhf transcript (``side`` = chosen/rejected)."""
+    parts = re.split(r"\n\nHuman: |\n\nAssistant: ", row[side])
+    if len(parts) < 3 or not parts[1].strip() or not parts[2].strip():
+        return None
+    return parts[1].strip(), parts[2].strip()
+
+
+def exchange_sha(prompt: str, response: str) -> str:
+    """Short fingerprint of a (prompt, response) pair after :func:`norm`, to tie labels to texts."""
+    return hashlib.sha1(f"{norm(prompt)}\x00{norm(response)}".encode()).hexdigest()[:12]
+
+
+def hh_labelled_set(data_dir: Path, n: int, labels: Path | None = None) -> list[Example]:
+    """``hh-labels``: red-team exchanges from hh-rlhf's harmless-base test split with absolute labels.
+
+    hh-rlhf itself only says which of two replies is *more* harmful. ``labels`` gives all three
+    WildGuard labels for the first exchange of each transcript (both replies of single-turn ones),
+    judged one by one against a written guide (docs/model-card.md), by id ``<row>:<side>`` and a
+    fingerprint of the texts (``labels`` defaults to :data:`HH_LABELS`); a row whose text no longer matches is skipped with a warning.
+    These are the plain-language harmful compliances (and refusals of the same prompts) that the
+    other permissive sets lack. Returns at most ``n`` rows, in file order.
+    """
+    labels = labels or HH_LABELS
+    src = data_dir / "hh-rlhf-harmless-base-test" / "test.jsonl"
+    if not src.is_file():
+        logger.warning("hh-labels: %s is missing; set skipped", src)
+        return []
+    if not labels.is_file():
+        raise DatasetError(f"hh-labels: label file {labels} is missing")
+    rows = list(_jsonl(src))
+    out: list[Example] = []
+    stale = 0
+    for line in _jsonl(labels):
+        i, side = line["id"].split(":")
+        pair = hh_exchange(rows[int(i)], side) if int(i) < len(rows) and side in ("chosen", "rejected") else None
+        if pair is None or exchange_sha(*pair) != line["sha"]:
+            stale += 1
+            continue
+        out.append(Example(pair[0], pair[1], int(line["p"]), int(line["r"]), int(line["h"]), source="hh-rlhf-labelled"))
+        if len(out) >= n:
+            break
+    if stale:
+        logger.warning("hh-labels: %d labelled rows no longer match %s; skipped", stale, src)
+    return out
+
+
 # ---------------------------------------------------------------- loaders: Korean
 def _ko_hate(d: Path, rng: random.Random) -> list[Example]:
     rows = [Example(r["comments"], prompt_harmful=int(r["hate"] != "none"), category="S10" if r["hate"] == "hate" else None,
@@ -1324,7 +1375,7 @@ def _ko_dialogue_set(rng: random.Random, n: int) -> list[Example]:
 def build_mix(
     data_dir: Path, seed: int = 0, n_wrapped: int = 1600, n_synth_refusals: int = 2400, n_adv_frames: int = 4000,
     n_adv_responses: int = 1800, n_safe_completions: int = 1400, n_benign_answers: int = 1000, n_contrast: int = 0,
-    n_ko_dialogues: int = 0,
+    n_ko_dialogues: int = 0, n_hh_labels: int = 0,
 ) -> tuple[list[Example], dict[str, object]]:
     """Load every permissive train set under ``data_dir`` and add the synthetic rows.
 
@@ -1349,7 +1400,10 @@ def build_mix(
         kinds with placeholders (prompt 1, refusal 0, response harm 1); about a quarter Korean;
       * ``synthetic-ko-dialogues``: hand-written Korean chat logs (:data:`KO_HARMFUL_DIALOGUES`,
         :data:`KO_BENIGN_DIALOGUES`): threats, extortion, bullying vs look-alike everyday chats.
-    The last two are off by default (``n_contrast=2000, n_ko_dialogues=600`` turn them on;
+      * ``hh-rlhf-labelled``: hh-rlhf red-team exchanges with our own absolute labels
+        (:func:`hh_labelled_set`).
+    The last three are off by default (``n_contrast=2000, n_ko_dialogues=600, n_hh_labels=3000``
+    turn them on;
     ``TrainConfig.extra_sets`` / ``--extra-sets`` does it by name). Trained from scratch with them,
     a model scored 0.8 F1 lower on the shared validation rows, so stage 1 of the shipped model
     leaves them out; its CPU stage 2 (``--recipe continue``) adds them (docs/model-card.md).
@@ -1385,6 +1439,8 @@ def build_mix(
         synth["synthetic-contrast"] = _contrast_set(random.Random(f"contrast:{seed}"), n_contrast)
     if per and n_ko_dialogues:
         synth["synthetic-ko-dialogues"] = _ko_dialogue_set(random.Random(f"ko-dialogues:{seed}"), n_ko_dialogues)
+    if per and n_hh_labels:
+        synth["hh-rlhf-labelled"] = hh_labelled_set(data_dir, n_hh_labels)
     for name in synth:
         synth[name], dropped[name] = _clean(synth[name], all_overlap)
     seen: set[str] = set()
@@ -1402,6 +1458,8 @@ def build_mix(
     lic = {s.folder: s.license for s in SOURCES} | {n: lic for n, lic, _ in TEMPLATE_SOURCES}
     lic |= {n: "built here from the sets above (see model card)" for n in synth}
     lic |= {n: "built here (hand-written templates)" for n in ("synthetic-contrast", "synthetic-ko-dialogues") if n in synth}
+    if "hh-rlhf-labelled" in synth:
+        lic["hh-rlhf-labelled"] = "MIT (hh-rlhf texts) + labels built here"
     stats: dict[str, object] = {
         "sets": {k: {"rows": counts.get(k, 0), "license": lic.get(k, "?"), "dropped_eval_overlap": dropped.get(k, 0)}
                  for k in sorted(set(counts) | set(per))},
