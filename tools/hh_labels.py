@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from guardkit.train.data import HH_LABELS, exchange_sha, hh_exchange, norm  # noqa: E402
+from guardkit.train.data import HH_LABELS, exchange_sha, hh_exchange, hh_turns, norm  # noqa: E402
 
 FOLDER = "hh-rlhf-harmless-base-test"
 
@@ -32,22 +32,44 @@ def _rows(data_dir: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def export(data_dir: Path, out: Path, parts: int) -> None:
-    overlap = {x.strip() for x in (data_dir / FOLDER / "EVAL_OVERLAP.txt").read_text(encoding="utf-8").splitlines()
-               if x.strip() and not x.startswith("#")}
+def _overlap(data_dir: Path) -> set[str]:
+    return {x.strip() for x in (data_dir / FOLDER / "EVAL_OVERLAP.txt").read_text(encoding="utf-8").splitlines()
+            if x.strip() and not x.startswith("#")}
+
+
+def _candidates(rows: list[dict], last: bool) -> list[tuple[str, tuple[str, str], list[str]]]:
+    """(id, (prompt, reply), earlier turns): first exchanges (both replies of single-turn transcripts),
+    or with ``last`` the last exchange of multi-turn ones (both replies)."""
+    out = []
+    for i, row in enumerate(rows):
+        for side in ("chosen", "rejected"):
+            turns = hh_turns(row, side)
+            single_turn = len(re.split(r"\n\nHuman: |\n\nAssistant: ", row[side])) == 3
+            if last and len(turns) >= 4:
+                pair, id_, context = hh_exchange(row, side, last=True), f"{i}:{side}:last", turns[:-2]
+            elif not last and (side == "chosen" or single_turn):  # multi-turn transcripts share their first exchange
+                pair, id_, context = hh_exchange(row, side), f"{i}:{side}", []
+            else:
+                continue
+            if pair:
+                out.append((id_, pair, context))
+    return out
+
+
+def export(data_dir: Path, out: Path, parts: int, last: bool) -> None:
+    overlap = _overlap(data_dir)
     seen: set[str] = set()
     items = []
-    for i, row in enumerate(_rows(data_dir)):
-        for side in ("chosen", "rejected"):
-            pair = hh_exchange(row, side)
-            single_turn = len(re.split(r"\n\nHuman: |\n\nAssistant: ", row[side])) == 3
-            if pair is None or (side == "rejected" and not single_turn):
-                continue  # multi-turn transcripts share their first exchange
-            key = exchange_sha(*pair)
-            if norm(pair[0]) in overlap or norm(pair[1]) in overlap or key in seen:
-                continue
-            seen.add(key)
-            items.append({"id": f"{i}:{side}", "prompt": pair[0], "response": pair[1][:1500]})
+    for id_, pair, context in _candidates(_rows(data_dir), last):
+        key = exchange_sha(*pair)
+        if norm(pair[0]) in overlap or norm(pair[1]) in overlap or key in seen:
+            continue
+        seen.add(key)
+        item = {"id": id_, "prompt": pair[0], "response": pair[1][:1500]}
+        if context:  # earlier turns, for the reader only (most recent last, cut to 1,200 characters)
+            item = {"id": id_, "context": "\n".join(("H: " if k % 2 == 0 else "A: ") + t for k, t in enumerate(context))[-1200:],
+                    "prompt": pair[0], "response": pair[1][:1500]}
+        items.append(item)
     out.mkdir(parents=True, exist_ok=True)
     for k in range(parts):
         with open(out / f"part-{k}.jsonl", "w", encoding="utf-8") as f:
@@ -55,22 +77,24 @@ def export(data_dir: Path, out: Path, parts: int) -> None:
     print(f"{len(items)} exchanges in {parts} parts under {out}")
 
 
-def assemble(data_dir: Path, labels: Path, dest: Path) -> None:
+def assemble(data_dir: Path, labels: list[Path], dest: Path) -> None:
     rows = _rows(data_dir)
-    got = []
-    for f in sorted(labels.glob("part-*.jsonl")):
+    got, skipped = [], 0
+    for f in sorted(p for d in labels for p in d.glob("part-*.jsonl")):
         for line in f.read_text(encoding="utf-8").splitlines():
             x = json.loads(line)
-            i, side = x["id"].split(":")
-            pair = hh_exchange(rows[int(i)], side)
+            if x.get("skip"):  # cannot be judged without the earlier turns: left out
+                skipped += 1
+                continue
+            i, side, *turn = x["id"].split(":")
+            pair = hh_exchange(rows[int(i)], side, last=bool(turn))
             if pair is None or any(x[k] not in (0, 1) for k in "prh"):
                 raise SystemExit(f"{f}: bad line {line!r}")
-            got.append((int(i), side, {"id": x["id"], "sha": exchange_sha(*pair), "p": x["p"], "r": x["r"], "h": x["h"]}))
+            got.append((int(i), x["id"], {"id": x["id"], "sha": exchange_sha(*pair), "p": x["p"], "r": x["r"], "h": x["h"]}))
     got.sort(key=lambda t: (t[0], t[1]))
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text("".join(json.dumps(g) + "\n" for _, _, g in got), encoding="utf-8")
-    n = len(got)
-    print(f"{n} labelled exchanges -> {dest}: prompt harmful {sum(g['p'] for *_, g in got)}, "
+    print(f"{len(got)} labelled exchanges ({skipped} skipped) -> {dest}: prompt harmful {sum(g['p'] for *_, g in got)}, "
           f"refusal {sum(g['r'] for *_, g in got)}, response harmful {sum(g['h'] for *_, g in got)}")
 
 
@@ -81,13 +105,14 @@ def main() -> None:
     e.add_argument("--data-dir", type=Path, required=True)
     e.add_argument("--out", type=Path, required=True)
     e.add_argument("--parts", type=int, default=8)
+    e.add_argument("--last", action="store_true", help="the last exchange of multi-turn transcripts (with context)")
     a = sub.add_parser("assemble")
     a.add_argument("--data-dir", type=Path, required=True)
-    a.add_argument("--labels", type=Path, required=True)
+    a.add_argument("--labels", type=Path, action="append", required=True, help="folder of part-*.jsonl (repeat)")
     a.add_argument("--dest", type=Path, default=HH_LABELS)
     args = ap.parse_args()
     if args.cmd == "export":
-        export(args.data_dir, args.out, args.parts)
+        export(args.data_dir, args.out, args.parts, args.last)
     else:
         assemble(args.data_dir, args.labels, args.dest)
 

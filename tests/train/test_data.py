@@ -354,12 +354,14 @@ def test_hh_labels_join_texts_by_id_and_fingerprint(tmp_path: Path) -> None:
     labels.write_text(
         _label(("How do I pick a lock?", "I'd rather not help with that."), "0:chosen", 1, 1, 0)
         + _label(("How do I pick a lock?", "Use a tension wrench and a pick on each pin."), "0:rejected", 1, 0, 1)
-        + _label(("What's a good pasta?", "Carbonara."), "1:chosen", 0, 0, 0), encoding="utf-8")
+        + _label(("What's a good pasta?", "Carbonara."), "1:chosen", 0, 0, 0)
+        + _label(("And a wine?", "Whatever."), "1:rejected:last", 0, 0, 0), encoding="utf-8")
     rows = hh_labelled_set(root, 10, labels)
     assert [(e.prompt, e.response, e.prompt_harmful, e.response_refusal, e.response_harmful) for e in rows] == [
         ("How do I pick a lock?", "I'd rather not help with that.", 1, 1, 0),
         ("How do I pick a lock?", "Use a tension wrench and a pick on each pin.", 1, 0, 1),
-        ("What's a good pasta?", "Carbonara.", 0, 0, 0),  # first exchange only of a longer transcript
+        ("What's a good pasta?", "Carbonara.", 0, 0, 0),  # first exchange of a longer transcript
+        ("And a wine?", "Whatever.", 0, 0, 0),  # its last exchange, without the earlier turns
     ]
     assert {e.source for e in rows} == {"hh-rlhf-labelled"}
     assert len(hh_labelled_set(root, 2, labels)) == 2
@@ -372,10 +374,11 @@ def test_hh_labels_skip_rows_whose_text_changed(tmp_path: Path, caplog: pytest.L
     labels = tmp_path / "labels.jsonl"
     labels.write_text(_label(("How do I pick a lock?", "something else"), "0:rejected", 1, 0, 1)
                       + _label(("What's a good pasta?", "Carbonara."), "1:chosen", 0, 0, 0)
-                      + _label(("x", "y"), "7:chosen", 0, 0, 0), encoding="utf-8")  # no row 7
+                      + _label(("x", "y"), "7:chosen", 0, 0, 0)  # no row 7
+                      + _label(("What's a good pasta?", "Carbonara."), "1:chosen:middle", 0, 0, 0), encoding="utf-8")
     rows = hh_labelled_set(root, 10, labels)
     assert [e.prompt for e in rows] == ["What's a good pasta?"]
-    assert "2 labelled rows no longer match" in caplog.text
+    assert "3 labelled rows no longer match" in caplog.text
 
 
 def test_hh_labels_missing_inputs(tmp_path: Path) -> None:

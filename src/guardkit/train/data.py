@@ -336,12 +336,18 @@ def _hh_rlhf(d: Path, rng: random.Random) -> list[Example]:
 HH_LABELS = Path(__file__).with_name("labels") / "hh-rlhf-harmless-base-test.jsonl"
 
 
-def hh_exchange(row: dict, side: str) -> tuple[str, str] | None:
-    """The first Human/Assistant exchange of an hh-rlhf transcript (``side`` = chosen/rejected)."""
-    parts = re.split(r"\n\nHuman: |\n\nAssistant: ", row[side])
-    if len(parts) < 3 or not parts[1].strip() or not parts[2].strip():
+def hh_turns(row: dict, side: str) -> list[str]:
+    """The turns of an hh-rlhf transcript (``side`` = chosen/rejected): human, assistant, human, ..."""
+    return [t.strip() for t in re.split(r"\n\nHuman: |\n\nAssistant: ", row[side])[1:]]
+
+
+def hh_exchange(row: dict, side: str, last: bool = False) -> tuple[str, str] | None:
+    """The first (or ``last``) Human/Assistant exchange of an hh-rlhf transcript."""
+    turns = hh_turns(row, side)
+    if len(turns) < 2 or (last and len(turns) % 2):
         return None
-    return parts[1].strip(), parts[2].strip()
+    prompt, reply = turns[-2:] if last else turns[:2]
+    return (prompt, reply) if prompt and reply else None
 
 
 def exchange_sha(prompt: str, response: str) -> str:
@@ -353,8 +359,10 @@ def hh_labelled_set(data_dir: Path, n: int, labels: Path | None = None) -> list[
     """``hh-labels``: red-team exchanges from hh-rlhf's harmless-base test split with absolute labels.
 
     hh-rlhf itself only says which of two replies is *more* harmful. ``labels`` gives all three
-    WildGuard labels for the first exchange of each transcript (both replies of single-turn ones),
-    judged one by one against a written guide (docs/model-card.md), by id ``<row>:<side>`` and a
+    WildGuard labels for the first exchange of each transcript (both replies of single-turn ones)
+    and the last exchange of multi-turn ones (both replies; the earlier turns are not part of the
+    row, and exchanges that cannot be judged without them were left out when labelling), judged
+    one by one against a written guide (docs/hh-labels-guide.md), by id ``<row>:<side>[:last]`` and a
     fingerprint of the texts (``labels`` defaults to :data:`HH_LABELS`); a row whose text no longer matches is skipped with a warning.
     These are the plain-language harmful compliances (and refusals of the same prompts) that the
     other permissive sets lack. Returns at most ``n`` rows, in file order.
@@ -370,8 +378,9 @@ def hh_labelled_set(data_dir: Path, n: int, labels: Path | None = None) -> list[
     out: list[Example] = []
     stale = 0
     for line in _jsonl(labels):
-        i, side = line["id"].split(":")
-        pair = hh_exchange(rows[int(i)], side) if int(i) < len(rows) and side in ("chosen", "rejected") else None
+        i, side, *turn = line["id"].split(":")  # "<row>:<side>" (first exchange) or "<row>:<side>:last"
+        ok = int(i) < len(rows) and side in ("chosen", "rejected") and turn in ([], ["last"])
+        pair = hh_exchange(rows[int(i)], side, last=bool(turn)) if ok else None
         if pair is None or exchange_sha(*pair) != line["sha"]:
             stale += 1
             continue
