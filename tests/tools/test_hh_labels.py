@@ -56,7 +56,7 @@ def test_export_assemble_round_trip(data_dir: Path, tmp_path: Path) -> None:
         (tmp_path / folder / "part-0.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
     dest = tmp_path / "labels.jsonl"
     hh_labels.assemble(data_dir, [tmp_path / "out", tmp_path / "out2"], dest)
-    rows = hh_labelled_set(data_dir, 100, dest)
+    rows = hh_labelled_set(data_dir, 100, dest) + hh_labelled_set(data_dir, 100, dest, last=True)
     assert sorted((e.prompt, e.response, e.prompt_harmful, e.response_refusal, e.response_harmful) for e in rows) == [
         ("And a wine?", "A dry white.", 0, 0, 0),
         ("How do I pick a lock?", "I'd rather not.", 1, 1, 0),

@@ -361,9 +361,10 @@ def test_hh_labels_join_texts_by_id_and_fingerprint(tmp_path: Path) -> None:
         ("How do I pick a lock?", "I'd rather not help with that.", 1, 1, 0),
         ("How do I pick a lock?", "Use a tension wrench and a pick on each pin.", 1, 0, 1),
         ("What's a good pasta?", "Carbonara.", 0, 0, 0),  # first exchange of a longer transcript
-        ("And a wine?", "Whatever.", 0, 0, 0),  # its last exchange, without the earlier turns
     ]
     assert {e.source for e in rows} == {"hh-rlhf-labelled"}
+    last = hh_labelled_set(root, 10, labels, last=True)  # last exchanges, without the earlier turns
+    assert [(e.prompt, e.response, e.source) for e in last] == [("And a wine?", "Whatever.", "hh-rlhf-labelled-last")]
     assert len(hh_labelled_set(root, 2, labels)) == 2
 
 

@@ -58,6 +58,7 @@ EXTRA_SETS: dict[str, ExtraSet] = {
     "contrast": ExtraSet("n_contrast", 2000, "synthetic-contrast"),
     "ko-dialogues": ExtraSet("n_ko_dialogues", 600, "synthetic-ko-dialogues"),
     "hh-labels": ExtraSet("n_hh_labels", 3000, "hh-rlhf-labelled"),
+    "hh-labels-last": ExtraSet("n_hh_labels_last", 3500, "hh-rlhf-labelled-last"),
 }
 
 

@@ -355,7 +355,7 @@ def exchange_sha(prompt: str, response: str) -> str:
     return hashlib.sha1(f"{norm(prompt)}\x00{norm(response)}".encode()).hexdigest()[:12]
 
 
-def hh_labelled_set(data_dir: Path, n: int, labels: Path | None = None) -> list[Example]:
+def hh_labelled_set(data_dir: Path, n: int, labels: Path | None = None, last: bool = False) -> list[Example]:
     """``hh-labels``: red-team exchanges from hh-rlhf's harmless-base test split with absolute labels.
 
     hh-rlhf itself only says which of two replies is *more* harmful. ``labels`` gives all three
@@ -365,7 +365,8 @@ def hh_labelled_set(data_dir: Path, n: int, labels: Path | None = None) -> list[
     one by one against a written guide (docs/hh-labels-guide.md), by id ``<row>:<side>[:last]`` and a
     fingerprint of the texts (``labels`` defaults to :data:`HH_LABELS`); a row whose text no longer matches is skipped with a warning.
     These are the plain-language harmful compliances (and refusals of the same prompts) that the
-    other permissive sets lack. Returns at most ``n`` rows, in file order.
+    other permissive sets lack. Returns at most ``n`` rows, in file order: first exchanges
+    (source ``hh-rlhf-labelled``), or with ``last`` the last ones (``hh-rlhf-labelled-last``).
     """
     labels = labels or HH_LABELS
     src = data_dir / "hh-rlhf-harmless-base-test" / "test.jsonl"
@@ -379,12 +380,15 @@ def hh_labelled_set(data_dir: Path, n: int, labels: Path | None = None) -> list[
     stale = 0
     for line in _jsonl(labels):
         i, side, *turn = line["id"].split(":")  # "<row>:<side>" (first exchange) or "<row>:<side>:last"
+        if bool(turn) != last and turn in ([], ["last"]):
+            continue
         ok = int(i) < len(rows) and side in ("chosen", "rejected") and turn in ([], ["last"])
         pair = hh_exchange(rows[int(i)], side, last=bool(turn)) if ok else None
         if pair is None or exchange_sha(*pair) != line["sha"]:
             stale += 1
             continue
-        out.append(Example(pair[0], pair[1], int(line["p"]), int(line["r"]), int(line["h"]), source="hh-rlhf-labelled"))
+        out.append(Example(pair[0], pair[1], int(line["p"]), int(line["r"]), int(line["h"]),
+                           source="hh-rlhf-labelled-last" if last else "hh-rlhf-labelled"))
         if len(out) >= n:
             break
     if stale:
@@ -1384,7 +1388,7 @@ def _ko_dialogue_set(rng: random.Random, n: int) -> list[Example]:
 def build_mix(
     data_dir: Path, seed: int = 0, n_wrapped: int = 1600, n_synth_refusals: int = 2400, n_adv_frames: int = 4000,
     n_adv_responses: int = 1800, n_safe_completions: int = 1400, n_benign_answers: int = 1000, n_contrast: int = 0,
-    n_ko_dialogues: int = 0, n_hh_labels: int = 0,
+    n_ko_dialogues: int = 0, n_hh_labels: int = 0, n_hh_labels_last: int = 0,
 ) -> tuple[list[Example], dict[str, object]]:
     """Load every permissive train set under ``data_dir`` and add the synthetic rows.
 
@@ -1409,10 +1413,10 @@ def build_mix(
         kinds with placeholders (prompt 1, refusal 0, response harm 1); about a quarter Korean;
       * ``synthetic-ko-dialogues``: hand-written Korean chat logs (:data:`KO_HARMFUL_DIALOGUES`,
         :data:`KO_BENIGN_DIALOGUES`): threats, extortion, bullying vs look-alike everyday chats.
-      * ``hh-rlhf-labelled``: hh-rlhf red-team exchanges with our own absolute labels
-        (:func:`hh_labelled_set`).
-    The last three are off by default (``n_contrast=2000, n_ko_dialogues=600, n_hh_labels=3000``
-    turn them on;
+      * ``hh-rlhf-labelled`` / ``hh-rlhf-labelled-last``: hh-rlhf red-team exchanges (first /
+        last exchange of each transcript) with our own absolute labels (:func:`hh_labelled_set`).
+    The last four are off by default (``n_contrast=2000, n_ko_dialogues=600, n_hh_labels=3000,
+    n_hh_labels_last=3500`` turn them on;
     ``TrainConfig.extra_sets`` / ``--extra-sets`` does it by name). Trained from scratch with them,
     a model scored 0.8 F1 lower on the shared validation rows, so stage 1 of the shipped model
     leaves them out; its CPU stage 2 (``--recipe continue``) adds them (docs/model-card.md).
@@ -1450,6 +1454,8 @@ def build_mix(
         synth["synthetic-ko-dialogues"] = _ko_dialogue_set(random.Random(f"ko-dialogues:{seed}"), n_ko_dialogues)
     if per and n_hh_labels:
         synth["hh-rlhf-labelled"] = hh_labelled_set(data_dir, n_hh_labels)
+    if per and n_hh_labels_last:
+        synth["hh-rlhf-labelled-last"] = hh_labelled_set(data_dir, n_hh_labels_last, last=True)
     for name in synth:
         synth[name], dropped[name] = _clean(synth[name], all_overlap)
     seen: set[str] = set()
@@ -1467,8 +1473,7 @@ def build_mix(
     lic = {s.folder: s.license for s in SOURCES} | {n: lic for n, lic, _ in TEMPLATE_SOURCES}
     lic |= {n: "built here from the sets above (see model card)" for n in synth}
     lic |= {n: "built here (hand-written templates)" for n in ("synthetic-contrast", "synthetic-ko-dialogues") if n in synth}
-    if "hh-rlhf-labelled" in synth:
-        lic["hh-rlhf-labelled"] = "MIT (hh-rlhf texts) + labels built here"
+    lic |= {n: "MIT (hh-rlhf texts) + labels built here" for n in ("hh-rlhf-labelled", "hh-rlhf-labelled-last") if n in synth}
     stats: dict[str, object] = {
         "sets": {k: {"rows": counts.get(k, 0), "license": lic.get(k, "?"), "dropped_eval_overlap": dropped.get(k, 0)}
                  for k in sorted(set(counts) | set(per))},
