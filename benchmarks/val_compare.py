@@ -7,7 +7,8 @@ Builds the mix (with the extra sets, so that every artifact is scored on the sam
 each artifact over the val rows (all 8 layers, 2 threads) and prints, per artifact:
   * ``base rows``: the val rows of the mix without the extra sets (the rows every variant shares),
     best-threshold F1 per task and their mean (the stage-2 selection rule of docs/model-card.md);
-  * per extra set: F1 at the artifact's own thresholds on that set's val rows.
+  * per extra set (and per ``--union`` of them): F1 at the artifact's own thresholds on its val rows,
+    and the mean over the tasks that have positives there.
 Validation rows only; nothing under data/eval is read.
 """
 
@@ -25,6 +26,8 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, required=True, help="the data/train folder")
     ap.add_argument("--artifact", type=Path, action="append", required=True, help="artifact folder (repeat)")
     ap.add_argument("--extra-sets", default="contrast,ko-dialogues", help="comma-separated (see guardkit train --extra-sets)")
+    ap.add_argument("--union", action="append", default=[],
+                    help="also score the union of these comma-separated extra sets' val rows (repeat)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
 
@@ -46,6 +49,11 @@ def main() -> None:
     groups = {"base rows": [j for j, i in enumerate(va) if examples[i].source not in source.values()]}
     for name in extra:
         groups[name] = [j for j, i in enumerate(va) if examples[i].source == source[name]]
+    for union in args.union:
+        names = [x.strip() for x in union.split(",") if x.strip()]
+        if not set(names) <= set(extra):
+            ap.error(f"--union {union}: every set must be among --extra-sets {extra}")
+        groups["+".join(names)] = sorted(j for name in names for j in groups[name])
     print(f"val rows: {len(va)} ({', '.join(f'{g} {len(r)}' for g, r in groups.items())})")
     for art in args.artifact:
         meta = json.loads((art / "meta.json").read_text(encoding="utf-8"))
@@ -59,7 +67,7 @@ def main() -> None:
         mean = np.mean([out["base rows"][t] for t in TASKS])
         print(f"\n{art}  base-rows mean best-F1 {mean:.2f}")
         for g, row in out.items():
-            print(f"  {g:12s} " + "  ".join(f"{t} {v:.1f}" for t, v in row.items()))
+            print(f"  {g:12s} " + "  ".join(f"{t} {v:.1f}" for t, v in row.items()) + f"  mean {np.mean(list(row.values())):.2f}")
 
 
 if __name__ == "__main__":

@@ -77,7 +77,32 @@ def export(data_dir: Path, out: Path, parts: int, last: bool) -> None:
     print(f"{len(items)} exchanges in {parts} parts under {out}")
 
 
-def assemble(data_dir: Path, labels: list[Path], dest: Path) -> None:
+def export_revision(data_dir: Path, out: Path, parts: int, pattern: str, labels: Path = HH_LABELS) -> None:
+    """Write the labelled exchanges whose (p, r, h) equal ``pattern`` (e.g. "1,0,0") for a second look."""
+    want = tuple(int(x) for x in pattern.split(","))
+    rows = _rows(data_dir)
+    items = []
+    for line in labels.read_text(encoding="utf-8").splitlines():
+        x = json.loads(line)
+        if (x["p"], x["r"], x["h"]) != want:
+            continue
+        i, side, *turn = x["id"].split(":")
+        pair = hh_exchange(rows[int(i)], side, last=bool(turn))
+        assert pair is not None
+        item: dict[str, str] = {"id": x["id"], "prompt": pair[0], "response": pair[1][:1500]}
+        if turn:
+            context = hh_turns(rows[int(i)], side)[:-2]
+            item = {"id": x["id"], "context": "\n".join(("H: " if k % 2 == 0 else "A: ") + t
+                                                        for k, t in enumerate(context))[-1200:], **item}
+        items.append(item)
+    out.mkdir(parents=True, exist_ok=True)
+    for k in range(parts):
+        with open(out / f"part-{k}.jsonl", "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(it, ensure_ascii=False) + "\n" for it in items[k::parts])
+    print(f"{len(items)} exchanges labelled {want} in {parts} parts under {out}")
+
+
+def assemble(data_dir: Path, labels: list[Path], dest: Path, revisions: list[Path] | None = None) -> None:
     rows = _rows(data_dir)
     got, skipped = [], 0
     for f in sorted(p for d in labels for p in d.glob("part-*.jsonl")):
@@ -91,6 +116,17 @@ def assemble(data_dir: Path, labels: list[Path], dest: Path) -> None:
             if pair is None or any(x[k] not in (0, 1) for k in "prh"):
                 raise SystemExit(f"{f}: bad line {line!r}")
             got.append((int(i), x["id"], {"id": x["id"], "sha": exchange_sha(*pair), "p": x["p"], "r": x["r"], "h": x["h"]}))
+    revised = {}
+    for f in sorted(p for d in revisions or [] for p in d.glob("part-*.jsonl")):
+        for line in f.read_text(encoding="utf-8").splitlines():
+            x = json.loads(line)
+            if set(x) - {"id", "p", "r", "h"} or any(x[k] not in (0, 1) for k in set(x) - {"id"}):
+                raise SystemExit(f"{f}: bad revision {line!r}")
+            revised[x.pop("id")] = x
+    for _, id_, g in got:
+        g.update(revised.pop(id_, {}))
+    if revised:
+        raise SystemExit(f"revisions for unknown ids: {sorted(revised)[:5]}")
     got.sort(key=lambda t: (t[0], t[1]))
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text("".join(json.dumps(g) + "\n" for _, _, g in got), encoding="utf-8")
@@ -110,11 +146,20 @@ def main() -> None:
     a.add_argument("--data-dir", type=Path, required=True)
     a.add_argument("--labels", type=Path, action="append", required=True, help="folder of part-*.jsonl (repeat)")
     a.add_argument("--dest", type=Path, default=HH_LABELS)
+    r = sub.add_parser("revise", help="export the exchanges with one label pattern for a second look")
+    r.add_argument("--data-dir", type=Path, required=True)
+    r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--parts", type=int, default=8)
+    r.add_argument("--pattern", required=True, help="p,r,h labels to select, e.g. 1,0,0")
+    a.add_argument("--revisions", type=Path, action="append", default=[],
+                   help="folder of part-*.jsonl with {id, and the labels to change} (repeat)")
     args = ap.parse_args()
     if args.cmd == "export":
         export(args.data_dir, args.out, args.parts, args.last)
+    elif args.cmd == "revise":
+        export_revision(args.data_dir, args.out, args.parts, args.pattern)
     else:
-        assemble(args.data_dir, args.labels, args.dest)
+        assemble(args.data_dir, args.labels, args.dest, args.revisions)
 
 
 if __name__ == "__main__":

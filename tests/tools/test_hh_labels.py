@@ -71,3 +71,24 @@ def test_assemble_rejects_bad_labels(data_dir: Path, tmp_path: Path) -> None:
     (tmp_path / "out" / "part-0.jsonl").write_text(json.dumps({"id": "0:chosen", "p": 2, "r": 0, "h": 0}) + "\n")
     with pytest.raises(SystemExit, match="bad line"):
         hh_labels.assemble(data_dir, [tmp_path / "out"], tmp_path / "labels.jsonl")
+
+
+def test_revision_pass_changes_only_the_listed_labels(data_dir: Path, tmp_path: Path) -> None:
+    hh_labels.export(data_dir, tmp_path / "in", 1, last=False)
+    (tmp_path / "out").mkdir()
+    lines = [{"id": "0:chosen", "p": 1, "r": 1, "h": 0}, {"id": "0:rejected", "p": 1, "r": 0, "h": 0},
+             {"id": "1:chosen", "p": 0, "r": 0, "h": 0}]
+    (tmp_path / "out" / "part-0.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    first = tmp_path / "labels.jsonl"
+    hh_labels.assemble(data_dir, [tmp_path / "out"], first)
+    hh_labels.export_revision(data_dir, tmp_path / "in3", 1, "1,0,0", labels=first)
+    assert [x["id"] for x in _read(tmp_path / "in3")] == ["0:rejected"]
+    (tmp_path / "out3").mkdir()
+    (tmp_path / "out3" / "part-0.jsonl").write_text(json.dumps({"id": "0:rejected", "h": 1}) + "\n", encoding="utf-8")
+    final = tmp_path / "final.jsonl"
+    hh_labels.assemble(data_dir, [tmp_path / "out"], final, [tmp_path / "out3"])
+    got = {x["id"]: (x["p"], x["r"], x["h"]) for x in map(json.loads, final.read_text(encoding="utf-8").splitlines())}
+    assert got == {"0:chosen": (1, 1, 0), "0:rejected": (1, 0, 1), "1:chosen": (0, 0, 0)}
+    (tmp_path / "out3" / "part-0.jsonl").write_text(json.dumps({"id": "9:chosen", "h": 1}) + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="unknown ids"):
+        hh_labels.assemble(data_dir, [tmp_path / "out"], final, [tmp_path / "out3"])
