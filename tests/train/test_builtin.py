@@ -201,6 +201,17 @@ def test_extra_sets_map_to_mix_options_and_survive_meta_json() -> None:
     assert cfg.extra_sets == ("ko-dialogues",) and cfg.mix_options() == {"n_ko_dialogues": 600}
     assert tb.TrainConfig.continued("x").mix_options() == {"n_contrast": 2000, "n_ko_dialogues": 600}
     assert tb.TrainConfig.full().mix_options() == {}
+    every = tb.TrainConfig(extra_sets=tuple(tb.EXTRA_SETS)).mix_options()
+    assert every == {"n_contrast": 2000, "n_ko_dialogues": 600, "n_hh_labels": 3000, "n_hh_labels_last": 3500}
+
+
+def test_cli_help_names_every_extra_set() -> None:
+    from typer.testing import CliRunner
+
+    from guardkit.cli import app
+
+    out = CliRunner().invoke(app, ["train", "builtin", "--help"], env={"COLUMNS": "400"}).output
+    assert all(name in out for name in tb.EXTRA_SETS)
 
 
 def test_platt_is_finite_on_separable_scores_and_recovers_a_known_scale() -> None:

@@ -35,9 +35,10 @@ def register(app: typer.Typer) -> None:
                                                        "(--recipe continue; e.g. the bundled one).")] = None,
         epochs: Annotated[int | None, typer.Option("--epochs", help="Training epochs (the best one on validation is kept).")] = None,
         layers: Annotated[int | None, typer.Option("--layers", help="Number of e5 layers to fine-tune (full recipe).")] = None,
-        extra_sets: Annotated[str | None, typer.Option("--extra-sets", help="Comma-separated hand-written sets to add to "
-                                                       "the mix: contrast, ko-dialogues (default: both with --recipe "
-                                                       "continue, none otherwise; 'none' for none).")] = None,
+        extra_sets: Annotated[str | None, typer.Option("--extra-sets", help="Comma-separated optional sets to add to the "
+                                                       "mix: contrast, ko-dialogues (hand-written), hh-labels, hh-labels-last "
+                                                       "(hh-rlhf exchanges with our labels). Default: the shipped stage-2 "
+                                                       "sets with --recipe continue, none otherwise; 'none' for none.")] = None,
         device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "auto",
         cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Where to keep the frozen layers' outputs.")] = None,
         bundle: Annotated[Path | None, typer.Option("--bundle", help="Train from a bundle (see --export-bundle) instead of --data-dir.")] = None,
