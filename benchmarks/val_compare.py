@@ -28,6 +28,8 @@ def main() -> None:
     ap.add_argument("--extra-sets", default="contrast,ko-dialogues", help="comma-separated (see guardkit train --extra-sets)")
     ap.add_argument("--union", action="append", default=[],
                     help="also score the union of these comma-separated extra sets' val rows (repeat)")
+    ap.add_argument("--sweep", choices=("prompt_harmful", "response_refusal", "response_harmful"),
+                    help="also print this task's F1 at thresholds 0.1 ... 0.9 for every row group")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
 
@@ -35,7 +37,7 @@ def main() -> None:
 
     from guardkit.backends._builtin_model import load_artifact
     from guardkit.backends._e5 import E5Tokenizer, read_e5
-    from guardkit.train.builtin import EXTRA_SETS, TASKS, TrainConfig, _Inputs, _metrics, _predict, prepare
+    from guardkit.train.builtin import EXTRA_SETS, TASKS, TrainConfig, _Inputs, _metrics, _predict, f1_at, prepare
     from guardkit.train.data import build_mix
 
     torch.set_num_threads(args.threads)
@@ -64,6 +66,16 @@ def main() -> None:
         for g, rows in groups.items():
             m = _metrics(logits[rows], prep.y[va][rows], meta["platt"], meta["thresholds"])
             out[g] = {t: (m[t]["best_f1"] if g == "base rows" else m[t]["f1"]) for t in TASKS if t in m and m[t]["pos"]}
+        if args.sweep:
+            k = TASKS.index(args.sweep)
+            a, b = meta["platt"][args.sweep]
+            p = 1 / (1 + np.exp(-(a * logits[:, k] + b)))
+            y = prep.y[va][:, k]
+            for g, rows in groups.items():
+                m = np.array([r for r in rows if not np.isnan(y[r])], dtype=int)
+                if len(m) and y[m].sum():
+                    curve = "  ".join(f"{th:.1f}:{100 * f1_at(p[m], y[m], th):.1f}" for th in np.arange(0.1, 0.95, 0.1))
+                    print(f"  sweep {args.sweep} {g}: {curve}")
         mean = np.mean([out["base rows"][t] for t in TASKS])
         print(f"\n{art}  base-rows mean best-F1 {mean:.2f}")
         for g, row in out.items():
