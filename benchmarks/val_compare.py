@@ -37,7 +37,16 @@ def main() -> None:
 
     from guardkit.backends._builtin_model import load_artifact
     from guardkit.backends._e5 import E5Tokenizer, read_e5
-    from guardkit.train.builtin import EXTRA_SETS, TASKS, TrainConfig, _Inputs, _metrics, _predict, f1_at, prepare
+    from guardkit.train.builtin import (
+        EXTRA_SETS,
+        TASKS,
+        TrainConfig,
+        _Inputs,
+        _metrics,
+        _predict,
+        f1_at,
+        prepare,
+    )
     from guardkit.train.data import build_mix
 
     torch.set_num_threads(args.threads)
