@@ -65,20 +65,30 @@ def export(data_dir: Path, out: Path, parts: int, last: bool) -> None:
         if norm(pair[0]) in overlap or norm(pair[1]) in overlap or key in seen:
             continue
         seen.add(key)
-        item = {"id": id_, "prompt": pair[0], "response": pair[1][:1500]}
-        if context:  # earlier turns, for the reader only (most recent last, cut to 1,200 characters)
-            item = {"id": id_, "context": "\n".join(("H: " if k % 2 == 0 else "A: ") + t for k, t in enumerate(context))[-1200:],
-                    "prompt": pair[0], "response": pair[1][:1500]}
-        items.append(item)
+        items.append(_item(id_, pair, context))
+    _write_parts(items, out, parts)
+    print(f"{len(items)} exchanges in {parts} parts under {out}")
+
+
+def _item(id_: str, pair: tuple[str, str], context: list[str]) -> dict[str, str]:
+    """One item to label; earlier turns go in ``context`` for the reader only (cut to 1,200 characters)."""
+    item = {"id": id_}
+    if context:
+        item["context"] = "\n".join(("H: " if k % 2 == 0 else "A: ") + t for k, t in enumerate(context))[-1200:]
+    return item | {"prompt": pair[0], "response": pair[1][:1500]}
+
+
+def _write_parts(items: list[dict[str, str]], out: Path, parts: int) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for k in range(parts):
         with open(out / f"part-{k}.jsonl", "w", encoding="utf-8") as f:
             f.writelines(json.dumps(it, ensure_ascii=False) + "\n" for it in items[k::parts])
-    print(f"{len(items)} exchanges in {parts} parts under {out}")
 
 
 def export_revision(data_dir: Path, out: Path, parts: int, pattern: str, labels: Path = HH_LABELS) -> None:
     """Write the labelled exchanges whose (p, r, h) equal ``pattern`` (e.g. "1,0,0") for a second look."""
+    if not re.fullmatch(r"[01],[01],[01]", pattern):
+        raise SystemExit(f"--pattern must be three 0/1 labels p,r,h such as 1,0,0; got {pattern!r}")
     want = tuple(int(x) for x in pattern.split(","))
     rows = _rows(data_dir)
     items = []
@@ -89,16 +99,8 @@ def export_revision(data_dir: Path, out: Path, parts: int, pattern: str, labels:
         i, side, *turn = x["id"].split(":")
         pair = hh_exchange(rows[int(i)], side, last=bool(turn))
         assert pair is not None
-        item: dict[str, str] = {"id": x["id"], "prompt": pair[0], "response": pair[1][:1500]}
-        if turn:
-            context = hh_turns(rows[int(i)], side)[:-2]
-            item = {"id": x["id"], "context": "\n".join(("H: " if k % 2 == 0 else "A: ") + t
-                                                        for k, t in enumerate(context))[-1200:], **item}
-        items.append(item)
-    out.mkdir(parents=True, exist_ok=True)
-    for k in range(parts):
-        with open(out / f"part-{k}.jsonl", "w", encoding="utf-8") as f:
-            f.writelines(json.dumps(it, ensure_ascii=False) + "\n" for it in items[k::parts])
+        items.append(_item(x["id"], pair, hh_turns(rows[int(i)], side)[:-2] if turn else []))
+    _write_parts(items, out, parts)
     print(f"{len(items)} exchanges labelled {want} in {parts} parts under {out}")
 
 
