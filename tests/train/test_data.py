@@ -416,3 +416,15 @@ def test_hh_labels_in_the_mix(tmp_path: Path, tiny: Path, monkeypatch: pytest.Mo
     got = [e for e in on if e.source == "hh-rlhf-labelled"]
     assert [(e.prompt, e.response, e.response_harmful) for e in got] == [(*pair, 1)]
     assert stats["sets"]["hh-rlhf-labelled"]["rows"] == 1  # type: ignore[index]
+
+
+@pytest.mark.data
+def test_shipped_hh_labels_all_match_the_data(data_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from guardkit.train.data import HH_LABELS, hh_labelled_set
+
+    n = len(HH_LABELS.read_text(encoding="utf-8").splitlines())
+    rows = hh_labelled_set(data_dir / "train", 10**6) + hh_labelled_set(data_dir / "train", 10**6, last=True)
+    assert len(rows) == n and "no longer match" not in caplog.text  # every label still finds its text
+    overlap = {x.strip() for x in (data_dir / "train" / "hh-rlhf-harmless-base-test" / "EVAL_OVERLAP.txt")
+               .read_text(encoding="utf-8").splitlines() if x.strip() and not x.startswith("#")}
+    assert not [e for e in rows if norm(e.prompt) in overlap or norm(e.response or "") in overlap]
