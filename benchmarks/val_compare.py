@@ -8,8 +8,9 @@ each artifact over the val rows (all 8 layers, 2 threads) and prints, per artifa
   * ``base rows``: the val rows of the mix without the extra sets (the rows every variant shares),
     best-threshold F1 per task and their mean (the stage-2 selection rule of docs/model-card.md);
   * per extra set (and per ``--union`` of them): F1 at the artifact's own thresholds on its val rows,
-    and the mean over the tasks that have positives there.
-Validation rows only; nothing under data/eval is read.
+    and the mean over the tasks that have positives there;
+  * per ``--held-out`` set: the same on all its rows (for a set none of the artifacts trained on).
+Rows of data/train only; nothing under data/eval is read.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ def main() -> None:
     ap.add_argument("--extra-sets", default="contrast,ko-dialogues", help="comma-separated (see guardkit train --extra-sets)")
     ap.add_argument("--union", action="append", default=[],
                     help="also score the union of these comma-separated extra sets' val rows (repeat)")
+    ap.add_argument("--held-out", action="append", default=[],
+                    help="also score ALL rows (every split) of this extra set: only for sets none of the artifacts "
+                         "was trained on (repeat)")
     ap.add_argument("--sweep", choices=("prompt_harmful", "response_refusal", "response_harmful"),
                     help="also print this task's F1 at thresholds 0.1 ... 0.9 for every row group")
     ap.add_argument("--threads", type=int, default=2)
@@ -65,21 +69,33 @@ def main() -> None:
         if not set(names) <= set(extra):
             ap.error(f"--union {union}: every set must be among --extra-sets {extra}")
         groups["+".join(names)] = sorted(j for name in names for j in groups[name])
+    idx = list(va)  # the rows scored: val rows, then the held-out sets' other rows
+    for name in args.held_out:
+        if name not in extra:
+            ap.error(f"--held-out {name}: must be among --extra-sets {extra}")
+        rows = [i for i, e in enumerate(examples) if e.source == source[name]]
+        in_set = set(rows)
+        groups[f"{name} (all rows, held out)"] = [j for j, i in enumerate(va) if i in in_set] + list(
+            range(len(idx), len(idx) + sum(prep.splits[i] != "val" for i in rows)))
+        idx += [i for i in rows if prep.splits[i] != "val"]
     print(f"val rows: {len(va)} ({', '.join(f'{g} {len(r)}' for g, r in groups.items())})")
+    y_all = prep.y[idx]
     for art in args.artifact:
         meta = json.loads((art / "meta.json").read_text(encoding="utf-8"))
         bert, net = load_artifact(e5, meta, art / "weights.npz")
-        logits = _predict(net, _Inputs(bert, prep.windows, None, int(meta["config"]["n_frozen"]), torch.device("cpu")), va,
+        if set(args.held_out) & set(meta["config"].get("extra_sets", [])):
+            ap.error(f"{art} was trained on {sorted(set(args.held_out) & set(meta['config']['extra_sets']))}: not held out")
+        logits = _predict(net, _Inputs(bert, prep.windows, None, int(meta["config"]["n_frozen"]), torch.device("cpu")), idx,
                           4096)
         out = {}
         for g, rows in groups.items():
-            m = _metrics(logits[rows], prep.y[va][rows], meta["platt"], meta["thresholds"])
+            m = _metrics(logits[rows], y_all[rows], meta["platt"], meta["thresholds"])
             out[g] = {t: (m[t]["best_f1"] if g == "base rows" else m[t]["f1"]) for t in TASKS if t in m and m[t]["pos"]}
         if args.sweep:
             k = TASKS.index(args.sweep)
             a, b = meta["platt"][args.sweep]
             p = 1 / (1 + np.exp(-(a * logits[:, k] + b)))
-            y = prep.y[va][:, k]
+            y = y_all[:, k]
             for g, rows in groups.items():
                 m = np.array([r for r in rows if not np.isnan(y[r])], dtype=int)
                 if len(m) and y[m].sum():
