@@ -1,7 +1,7 @@
 """Validation F1 of built-in model artifacts on the same rows of the training mix's val split.
 
 Run:  PYTHONPATH=src python benchmarks/val_compare.py --data-dir ../shared/data/train \
-          --artifact src/guardkit/data/builtin --artifact runs/v2 [--extra-sets contrast,ko-dialogues]
+          --artifact src/guardkit/data/builtin --artifact runs/v2 [--extra-sets contrast,ko-dialogues,hh-labels,hh-labels-last --held-out hh-labels-last]
 
 Builds the mix (with the extra sets, so that every artifact is scored on the same rows), runs
 each artifact over the val rows (all 8 layers, 2 threads) and prints, per artifact:
@@ -26,7 +26,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", type=Path, required=True, help="the data/train folder")
     ap.add_argument("--artifact", type=Path, action="append", required=True, help="artifact folder (repeat)")
-    ap.add_argument("--extra-sets", default="contrast,ko-dialogues", help="comma-separated (see guardkit train --extra-sets)")
+    ap.add_argument("--extra-sets", default="contrast,ko-dialogues,hh-labels,hh-labels-last", help="comma-separated (see guardkit train --extra-sets)")
     ap.add_argument("--union", action="append", default=[],
                     help="also score the union of these comma-separated extra sets' val rows (repeat)")
     ap.add_argument("--held-out", action="append", default=[],

@@ -199,7 +199,7 @@ def test_cli_errors_name_the_problem(tmp_path: Path) -> None:
 def test_extra_sets_map_to_mix_options_and_survive_meta_json() -> None:
     cfg = tb.TrainConfig(extra_sets=["ko-dialogues"])  # type: ignore[arg-type]  # as read back from JSON
     assert cfg.extra_sets == ("ko-dialogues",) and cfg.mix_options() == {"n_ko_dialogues": 600}
-    assert tb.TrainConfig.continued("x").mix_options() == {"n_contrast": 2000, "n_ko_dialogues": 600}
+    assert tb.TrainConfig.continued("x").mix_options() == {"n_contrast": 2000, "n_ko_dialogues": 600, "n_hh_labels": 3000}
     assert tb.TrainConfig.full().mix_options() == {}
     every = tb.TrainConfig(extra_sets=tuple(tb.EXTRA_SETS)).mix_options()
     assert every == {"n_contrast": 2000, "n_ko_dialogues": 600, "n_hh_labels": 3000, "n_hh_labels_last": 3500}

@@ -112,10 +112,11 @@ class TrainConfig:
     @classmethod
     def continued(cls, init_from: str, **changes: Any) -> TrainConfig:
         """Second-stage recipe (CPU, ~40 min): the top two layers and the head of ``init_from`` trained on,
-        for one epoch, on the mix plus the hand-written contrast and Korean-dialogue sets."""
+        for one epoch, on the mix plus the hand-written contrast and Korean-dialogue sets and the
+        labelled hh-rlhf first exchanges (``hh-labels-last`` stays out: it is the held-out check)."""
         base: dict[str, Any] = dict(n_frozen=6, n_trained=2, max_prompt=254, max_resp=254, epochs=1, lr_layers=2e-5,
                                     lr_head=3e-4, batch_tokens=4096, init_from=str(init_from),
-                                    extra_sets=("contrast", "ko-dialogues"))
+                                    extra_sets=("contrast", "ko-dialogues", "hh-labels"))
         return cls(**{**base, **changes})
 
 
