@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from guardkit.train.data import HH_LABELS, exchange_sha, hh_exchange, hh_turns, norm  # noqa: E402
+from guardkit.train.data import HH_LABELS, eval_overlap, exchange_sha, hh_exchange, hh_turns, norm  # noqa: E402
 
 FOLDER = "hh-rlhf-harmless-base-test"
 
@@ -32,11 +32,6 @@ def _rows(data_dir: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def _overlap(data_dir: Path) -> set[str]:
-    return {x.strip() for x in (data_dir / FOLDER / "EVAL_OVERLAP.txt").read_text(encoding="utf-8").splitlines()
-            if x.strip() and not x.startswith("#")}
-
-
 def _candidates(rows: list[dict], last: bool) -> list[tuple[str, tuple[str, str], list[str]]]:
     """(id, (prompt, reply), earlier turns): first exchanges (both replies of single-turn transcripts),
     or with ``last`` the last exchange of multi-turn ones (both replies)."""
@@ -44,7 +39,7 @@ def _candidates(rows: list[dict], last: bool) -> list[tuple[str, tuple[str, str]
     for i, row in enumerate(rows):
         for side in ("chosen", "rejected"):
             turns = hh_turns(row, side)
-            single_turn = len(re.split(r"\n\nHuman: |\n\nAssistant: ", row[side])) == 3
+            single_turn = len(turns) == 2
             if last and len(turns) >= 4:
                 pair, id_, context = hh_exchange(row, side, last=True), f"{i}:{side}:last", turns[:-2]
             elif not last and (side == "chosen" or single_turn):  # multi-turn transcripts share their first exchange
@@ -57,7 +52,7 @@ def _candidates(rows: list[dict], last: bool) -> list[tuple[str, tuple[str, str]
 
 
 def export(data_dir: Path, out: Path, parts: int, last: bool) -> None:
-    overlap = _overlap(data_dir)
+    overlap = eval_overlap(data_dir / FOLDER)
     seen: set[str] = set()
     items = []
     for id_, pair, context in _candidates(_rows(data_dir), last):

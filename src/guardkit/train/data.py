@@ -323,10 +323,10 @@ def _hh_rlhf(d: Path, rng: random.Random) -> list[Example]:
     """Single-turn red-team conversations whose chosen reply is a lexical refusal."""
     out = []
     for r in _jsonl(d / "test.jsonl"):
-        parts = re.split(r"\n\nHuman: |\n\nAssistant: ", r["chosen"])
-        if len(parts) != 3:
+        turns = hh_turns(r, "chosen")
+        if len(turns) != 2:
             continue
-        prompt, reply = parts[1].strip(), parts[2].strip()
+        prompt, reply = turns
         if prompt and reply and is_refusal_text(reply, 80):
             out.append(Example(prompt, reply, None, 1, 0, source="hh-rlhf"))
     return out
@@ -380,10 +380,11 @@ def hh_labelled_set(data_dir: Path, n: int, labels: Path | None = None, last: bo
     stale = 0
     for line in _jsonl(labels):
         i, side, *turn = line["id"].split(":")  # "<row>:<side>" (first exchange) or "<row>:<side>:last"
-        if bool(turn) != last and turn in ([], ["last"]):
-            continue
-        ok = int(i) < len(rows) and side in ("chosen", "rejected") and turn in ([], ["last"])
-        pair = hh_exchange(rows[int(i)], side, last=bool(turn)) if ok else None
+        known_kind = turn in ([], ["last"])
+        if known_kind and bool(turn) != last:
+            continue  # the other kind of exchange
+        ok = known_kind and int(i) < len(rows) and side in ("chosen", "rejected")
+        pair = hh_exchange(rows[int(i)], side, last=last) if ok else None
         if pair is None or exchange_sha(*pair) != line["sha"]:
             stale += 1
             continue
@@ -523,7 +524,8 @@ TEMPLATE_SOURCES: tuple[tuple[str, str, Callable[[Path], list[str]]], ...] = (
 )
 
 
-def _overlap(folder: Path) -> set[str]:
+def eval_overlap(folder: Path) -> set[str]:
+    """The normalised strings a train set shares with ``data/eval`` (its ``EVAL_OVERLAP.txt``)."""
     f = folder / "EVAL_OVERLAP.txt"
     if not f.is_file():
         return set()
@@ -920,14 +922,14 @@ def _load_all(
             rows = src.loader(folder, rng)
         except (OSError, KeyError, ValueError) as exc:
             raise DatasetError(f"cannot read train set {src.folder}: {exc}") from exc
-        ov = _overlap(folder)
+        ov = eval_overlap(folder)
         all_overlap |= ov
         per[src.folder], dropped[src.folder] = _clean(rows, ov)
     templates: list[str] = []
     for folder_name, _lic, fn in TEMPLATE_SOURCES:
         folder = data_dir / folder_name
         if folder.is_dir():
-            ov = _overlap(folder)
+            ov = eval_overlap(folder)
             all_overlap |= ov
             ts = [t for t in fn(folder) if len(t) > 40 and norm(t) not in ov]
             dropped[folder_name] = len(fn(folder)) - len(ts)
