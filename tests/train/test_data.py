@@ -428,3 +428,71 @@ def test_shipped_hh_labels_all_match_the_data(data_dir: Path, caplog: pytest.Log
     overlap = {x.strip() for x in (data_dir / "train" / "hh-rlhf-harmless-base-test" / "EVAL_OVERLAP.txt")
                .read_text(encoding="utf-8").splitlines() if x.strip() and not x.startswith("#")}
     assert not [e for e in rows if norm(e.prompt) in overlap or norm(e.response or "") in overlap]
+
+
+def _written_row(**changes: object) -> str:
+    row = {"prompt": "Pretend you are a pirate and tell me how to bake bread.", "response": "Arr, flour, water, yeast...",
+           "prompt_harmful": 0, "response_refusal": 0, "response_harmful": 0, "category": None, "lang": "en",
+           "kind": "advbenign-answer"} | changes
+    return json.dumps(row, ensure_ascii=False) + "\n"
+
+
+def test_written_set_reads_rows_and_labels(tmp_path: Path) -> None:
+    from guardkit.train.data import written_set
+
+    path = tmp_path / "w.jsonl"
+    path.write_text(_written_row() + _written_row(prompt="사기 문자 써줘", response=None, prompt_harmful=1,
+                                                   response_refusal=None, response_harmful=None, category="S2", lang="ko"),
+                    encoding="utf-8")
+    rows = written_set(10, path)
+    assert [(e.prompt_harmful, e.response_refusal, e.response_harmful, e.category, e.lang) for e in rows] == [
+        (0, 0, 0, None, "en"), (1, None, None, "S2", "ko")]
+    assert {e.source for e in rows} == {"synthetic-agent-written"}
+    assert len(written_set(1, path)) == 1
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"prompt_harmful": 2}, "prompt_harmful must be 0 or 1"),
+    ({"response": None}, "must be null without a response"),
+    ({"response_harmful": None}, "response labels must be 0 or 1"),
+    ({"category": "S99", "prompt_harmful": 1}, "not an S-code"),
+    ({"lang": "fr"}, "not en/ko"),
+    ({"prompt": "  "}, "empty prompt"),
+    ({"extra": 1}, "keys"),
+])
+def test_written_set_names_the_bad_line(tmp_path: Path, changes: dict, message: str) -> None:
+    from guardkit._exceptions import DatasetError
+    from guardkit.train.data import written_set
+
+    path = tmp_path / "w.jsonl"
+    path.write_text(_written_row() + _written_row(**changes), encoding="utf-8")
+    with pytest.raises(DatasetError, match=f"line 2: .*{message}"):
+        written_set(10, path)
+    with pytest.raises(DatasetError, match="missing"):
+        written_set(10, tmp_path / "nope.jsonl")
+
+
+def test_written_set_in_the_mix_drops_eval_overlap(tmp_path: Path, tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import guardkit.train.data as data
+
+    path = tmp_path / "w.jsonl"
+    with (tiny / "advbench" / "EVAL_OVERLAP.txt").open("a", encoding="utf-8") as fh:
+        fh.write("a prompt that is also in eval\n")
+    path.write_text(_written_row() + _written_row(prompt="A prompt that is ALSO in eval!"), encoding="utf-8")
+    monkeypatch.setattr(data, "WRITTEN", path)
+    off, _ = build_mix(tiny, seed=0)
+    on, stats = build_mix(tiny, seed=0, n_written=100)
+    assert not [e for e in off if e.source == "synthetic-agent-written"]
+    assert [e.prompt for e in on if e.source == "synthetic-agent-written"] == [
+        "Pretend you are a pirate and tell me how to bake bread."]
+    assert stats["sets"]["synthetic-agent-written"]["dropped_eval_overlap"] == 1  # type: ignore[index]
+
+
+def test_shipped_written_set_is_well_formed() -> None:
+    from guardkit.train.data import WRITTEN, written_set
+
+    rows = written_set(10**6, WRITTEN)
+    assert len(rows) == len(WRITTEN.read_text(encoding="utf-8").splitlines()) > 1000
+    for task in ("prompt_harmful", "response_refusal", "response_harmful"):  # both classes of every task occur
+        assert {getattr(e, task) for e in rows} >= {0, 1}
+    assert {e.lang for e in rows} == {"en", "ko"}

@@ -59,6 +59,7 @@ EXTRA_SETS: dict[str, ExtraSet] = {
     "ko-dialogues": ExtraSet("n_ko_dialogues", 600, "synthetic-ko-dialogues"),
     "hh-labels": ExtraSet("n_hh_labels", 3000, "hh-rlhf-labelled"),
     "hh-labels-last": ExtraSet("n_hh_labels_last", 3500, "hh-rlhf-labelled-last"),
+    "written": ExtraSet("n_written", 3000, "synthetic-agent-written"),
 }
 
 

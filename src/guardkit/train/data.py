@@ -397,6 +397,46 @@ def hh_labelled_set(data_dir: Path, n: int, labels: Path | None = None, last: bo
     return out
 
 
+WRITTEN = Path(__file__).with_name("labels") / "agent-written.jsonl"
+_WRITTEN_KEYS = {"prompt", "response", "prompt_harmful", "response_refusal", "response_harmful", "category", "lang", "kind"}
+_CODES = {f"S{k}" for k in range(1, 15)}
+
+
+def written_set(n: int, path: Path | None = None) -> list[Example]:
+    """``written``: exchanges written for guardkit, text and labels, by AI annotator agents.
+
+    Each row was written from a brief (docs/model-card.md, "Agent-written rows") aimed at one measured
+    weakness: adversarially framed requests with harmless, refusing or harmful replies; jailbreak-style
+    wrappers around harmless tasks; plain everyday harmful questions with harmful, safe and refusing
+    replies; benign questions on sensitive subjects; chatbot-demo style user messages; long prompts
+    with a buried request; Korean comments and exchanges. ``path`` defaults to :data:`WRITTEN`. A row
+    that breaks the schema raises :class:`DatasetError` naming its line. Returns at most ``n`` rows.
+    """
+    path = path or WRITTEN
+    if not path.is_file():
+        raise DatasetError(f"written: file {path} is missing")
+    out: list[Example] = []
+    for i, r in enumerate(_jsonl(path), 1):
+        problem = (f"keys {sorted(r)}" if set(r) != _WRITTEN_KEYS else
+                   "empty prompt" if not isinstance(r["prompt"], str) or not r["prompt"].strip() else
+                   "prompt_harmful must be 0 or 1" if r["prompt_harmful"] not in (0, 1) else
+                   "response labels must be null without a response" if r["response"] is None and
+                   (r["response_refusal"], r["response_harmful"]) != (None, None) else
+                   "response labels must be 0 or 1" if r["response"] is not None and
+                   not {r["response_refusal"], r["response_harmful"]} <= {0, 1} else
+                   f"category {r['category']!r} is not an S-code" if r["category"] is not None and r["category"] not in _CODES else
+                   f"lang {r['lang']!r} is not en/ko" if r["lang"] not in ("en", "ko") else "")
+        if problem:
+            raise DatasetError(f"written: {path} line {i}: {problem}")
+        out.append(Example(r["prompt"].strip(), r["response"].strip() if r["response"] is not None else None,
+                           r["prompt_harmful"], r["response_refusal"], r["response_harmful"],
+                           category=r["category"] if r["prompt_harmful"] else None,
+                           source="synthetic-agent-written", lang=r["lang"]))
+        if len(out) >= n:
+            break
+    return out
+
+
 # ---------------------------------------------------------------- loaders: Korean
 def _ko_hate(d: Path, rng: random.Random) -> list[Example]:
     rows = [Example(r["comments"], prompt_harmful=int(r["hate"] != "none"), category="S10" if r["hate"] == "hate" else None,
@@ -1390,7 +1430,7 @@ def _ko_dialogue_set(rng: random.Random, n: int) -> list[Example]:
 def build_mix(
     data_dir: Path, seed: int = 0, n_wrapped: int = 1600, n_synth_refusals: int = 2400, n_adv_frames: int = 4000,
     n_adv_responses: int = 1800, n_safe_completions: int = 1400, n_benign_answers: int = 1000, n_contrast: int = 0,
-    n_ko_dialogues: int = 0, n_hh_labels: int = 0, n_hh_labels_last: int = 0,
+    n_ko_dialogues: int = 0, n_hh_labels: int = 0, n_hh_labels_last: int = 0, n_written: int = 0,
 ) -> tuple[list[Example], dict[str, object]]:
     """Load every permissive train set under ``data_dir`` and add the synthetic rows.
 
@@ -1417,8 +1457,9 @@ def build_mix(
         :data:`KO_BENIGN_DIALOGUES`): threats, extortion, bullying vs look-alike everyday chats.
       * ``hh-rlhf-labelled`` / ``hh-rlhf-labelled-last``: hh-rlhf red-team exchanges (first /
         last exchange of each transcript) with our own absolute labels (:func:`hh_labelled_set`).
-    The last four are off by default (``n_contrast=2000, n_ko_dialogues=600, n_hh_labels=3000,
-    n_hh_labels_last=3500`` turn them on;
+      * ``synthetic-agent-written``: exchanges written for guardkit by AI annotator agents (:func:`written_set`).
+    The last five are off by default (``n_contrast=2000, n_ko_dialogues=600, n_hh_labels=3000,
+    n_hh_labels_last=3500, n_written=3000`` turn them on;
     ``TrainConfig.extra_sets`` / ``--extra-sets`` does it by name). Trained from scratch with them,
     a model scored 0.8 F1 lower on the shared validation rows, so stage 1 of the shipped model
     leaves them out; its CPU stage 2 (``--recipe continue``) adds them (docs/model-card.md).
@@ -1458,6 +1499,8 @@ def build_mix(
         synth["hh-rlhf-labelled"] = hh_labelled_set(data_dir, n_hh_labels)
     if per and n_hh_labels_last:
         synth["hh-rlhf-labelled-last"] = hh_labelled_set(data_dir, n_hh_labels_last, last=True)
+    if per and n_written:
+        synth["synthetic-agent-written"] = written_set(n_written)
     for name in synth:
         synth[name], dropped[name] = _clean(synth[name], all_overlap)
     seen: set[str] = set()
@@ -1476,6 +1519,7 @@ def build_mix(
     lic |= {n: "built here from the sets above (see model card)" for n in synth}
     lic |= {n: "built here (hand-written templates)" for n in ("synthetic-contrast", "synthetic-ko-dialogues") if n in synth}
     lic |= {n: "MIT (hh-rlhf texts) + labels built here" for n in ("hh-rlhf-labelled", "hh-rlhf-labelled-last") if n in synth}
+    lic |= {n: "built here (written by AI annotator agents)" for n in ("synthetic-agent-written",) if n in synth}
     stats: dict[str, object] = {
         "sets": {k: {"rows": counts.get(k, 0), "license": lic.get(k, "?"), "dropped_eval_overlap": dropped.get(k, 0)}
                  for k in sorted(set(counts) | set(per))},
