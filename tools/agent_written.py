@@ -22,6 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from guardkit.io import RowError, read_rows  # noqa: E402
 from guardkit.train.data import norm, written_set  # noqa: E402
 
 K = 6
@@ -39,26 +40,23 @@ def _strings(obj: Any) -> Iterator[str]:
 
 
 def eval_texts(eval_dir: Path) -> Iterator[str]:
-    """Every string cell of every data file under ``eval_dir`` (jsonl, json, csv, tsv, txt, parquet)."""
+    """Every string cell of every data file under ``eval_dir``: .jsonl/.csv/.parquet through
+    :func:`guardkit.io.read_rows`, plus whole .json documents and tab-separated .tsv/.txt files."""
     csv.field_size_limit(10**9)
     for f in sorted(eval_dir.rglob("*")):
         if not f.is_file() or f.name == "SOURCE.txt" or f.suffix == ".md":
             continue
-        if f.suffix == ".jsonl":
-            for line in f.open(encoding="utf-8"):
-                if line.strip():
-                    yield from _strings(json.loads(line))
+        if f.suffix in (".jsonl", ".csv", ".parquet"):
+            for _, row in read_rows(f):
+                if isinstance(row, RowError):  # an unreadable row would leave a gap in the check
+                    raise SystemExit(f"error: {row.message}")
+                yield from _strings(row)
         elif f.suffix == ".json":
             yield from _strings(json.loads(f.read_text(encoding="utf-8")))
-        elif f.suffix in (".csv", ".tsv", ".txt"):
+        elif f.suffix in (".tsv", ".txt"):
             with f.open(encoding="utf-8", errors="replace", newline="") as fh:
-                for row in csv.reader(fh, delimiter="," if f.suffix == ".csv" else "\t"):
-                    yield from row
-        elif f.suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            for rec in pq.read_table(f).to_pylist():
-                yield from _strings(rec)
+                for cells in csv.reader(fh, delimiter="\t"):
+                    yield from cells
 
 
 def shingles(text: str) -> set[str]:
@@ -88,19 +86,27 @@ class EvalIndex:
         return n in self.exact or shared >= min_shared, shared
 
 
-def near_dups(paths: list[Path], index: EvalIndex, min_shared: float) -> set[tuple[Path, int]]:
-    flagged: set[tuple[Path, int]] = set()
+def read_raw(paths: list[Path]) -> list[tuple[Path, int, dict[str, Any]]]:
+    """``(file, line, row)`` for every row of the raw files, in order."""
+    out = []
     for path in paths:
-        for i, line in enumerate(path.open(encoding="utf-8"), 1):
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            for field in ("prompt", "response"):
-                if row.get(field):
-                    hit, shared = index.hit(row[field], min_shared)
-                    if hit:
-                        flagged.add((path, i))
-                        print(f"{path}:{i}:{field} shared={shared:.2f} :: {row[field][:100]!r}")
+        for i, row in read_rows(path):
+            if isinstance(row, RowError):
+                raise SystemExit(f"error: {row.message}")
+            out.append((path, i, row))
+    return out
+
+
+def near_dups(rows: list[tuple[Path, int, dict[str, Any]]], index: EvalIndex, min_shared: float) -> set[tuple[Path, int]]:
+    """The rows whose prompt or response is a near-duplicate of an eval text (each printed)."""
+    flagged: set[tuple[Path, int]] = set()
+    for path, i, row in rows:
+        for field in ("prompt", "response"):
+            if row.get(field):
+                hit, shared = index.hit(row[field], min_shared)
+                if hit:
+                    flagged.add((path, i))
+                    print(f"{path}:{i}:{field} shared={shared:.2f} :: {row[field][:100]!r}")
     return flagged
 
 
@@ -117,20 +123,17 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"not found: {', '.join(missing)}")
     if args.command == "assemble" and args.out is None:
         ap.error("assemble needs --out")
-    flagged = near_dups(args.files, EvalIndex(args.eval_dir), args.min_shared)
+    rows = read_raw(args.files)
+    flagged = near_dups(rows, EvalIndex(args.eval_dir), args.min_shared)
     print(f"flagged {len(flagged)}")
     if args.command == "assemble":
         seen: set[tuple[str, str]] = set()
         kept: list[str] = []
-        for path in args.files:
-            for i, line in enumerate(path.open(encoding="utf-8"), 1):
-                if not line.strip() or (path, i) in flagged:
-                    continue
-                row = json.loads(line)
-                key = (row["prompt"].strip(), (row["response"] or "").strip())
-                if key not in seen:
-                    seen.add(key)
-                    kept.append(json.dumps(row, ensure_ascii=False) + "\n")
+        for path, i, row in rows:
+            key = (row["prompt"].strip(), (row["response"] or "").strip())
+            if (path, i) not in flagged and key not in seen:
+                seen.add(key)
+                kept.append(json.dumps(row, ensure_ascii=False) + "\n")
         tmp = args.out.with_suffix(".tmp")
         tmp.write_text("".join(kept), encoding="utf-8")
         try:

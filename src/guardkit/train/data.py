@@ -402,10 +402,29 @@ _WRITTEN_KEYS = {"prompt", "response", "prompt_harmful", "response_refusal", "re
 _CODES = {f"S{k}" for k in range(1, 15)}
 
 
+def _written_problem(r: dict) -> str:
+    """What is wrong with one ``written`` row ('' when nothing)."""
+    if set(r) != _WRITTEN_KEYS:
+        return f"keys {sorted(r)}"
+    if not isinstance(r["prompt"], str) or not r["prompt"].strip():
+        return "empty prompt"
+    if r["prompt_harmful"] not in (0, 1):
+        return "prompt_harmful must be 0 or 1"
+    if r["response"] is None and (r["response_refusal"], r["response_harmful"]) != (None, None):
+        return "response labels must be null without a response"
+    if r["response"] is not None and not {r["response_refusal"], r["response_harmful"]} <= {0, 1}:
+        return "response labels must be 0 or 1"
+    if r["category"] is not None and r["category"] not in _CODES:
+        return f"category {r['category']!r} is not an S-code"
+    if r["lang"] not in ("en", "ko"):
+        return f"lang {r['lang']!r} is not en/ko"
+    return ""
+
+
 def written_set(n: int, path: Path | None = None) -> list[Example]:
     """``written``: exchanges written for guardkit, text and labels, by AI annotator agents.
 
-    Each row was written from a brief (docs/model-card.md, "Agent-written rows") aimed at one measured
+    Each row was written from a brief (docs/agent-written-brief.md; docs/model-card.md, "Agent-written rows") aimed at one measured
     weakness: adversarially framed requests with harmless, refusing or harmful replies; jailbreak-style
     wrappers around harmless tasks; plain everyday harmful questions with harmful, safe and refusing
     replies; benign questions on sensitive subjects; chatbot-demo style user messages; long prompts
@@ -417,15 +436,7 @@ def written_set(n: int, path: Path | None = None) -> list[Example]:
         raise DatasetError(f"written: file {path} is missing")
     out: list[Example] = []
     for i, r in enumerate(_jsonl(path), 1):
-        problem = (f"keys {sorted(r)}" if set(r) != _WRITTEN_KEYS else
-                   "empty prompt" if not isinstance(r["prompt"], str) or not r["prompt"].strip() else
-                   "prompt_harmful must be 0 or 1" if r["prompt_harmful"] not in (0, 1) else
-                   "response labels must be null without a response" if r["response"] is None and
-                   (r["response_refusal"], r["response_harmful"]) != (None, None) else
-                   "response labels must be 0 or 1" if r["response"] is not None and
-                   not {r["response_refusal"], r["response_harmful"]} <= {0, 1} else
-                   f"category {r['category']!r} is not an S-code" if r["category"] is not None and r["category"] not in _CODES else
-                   f"lang {r['lang']!r} is not en/ko" if r["lang"] not in ("en", "ko") else "")
+        problem = _written_problem(r)
         if problem:
             raise DatasetError(f"written: {path} line {i}: {problem}")
         out.append(Example(r["prompt"].strip(), r["response"].strip() if r["response"] is not None else None,
