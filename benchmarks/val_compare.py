@@ -2,6 +2,7 @@
 
 Run:  PYTHONPATH=src python benchmarks/val_compare.py --data-dir ../shared/data/train \
           --artifact src/guardkit/data/builtin --artifact runs/v2 [--extra-sets contrast,ko-dialogues,hh-labels,hh-labels-last --held-out hh-labels-last]
+          [--save-scores runs/scores]
 
 Builds the mix (with the extra sets, so that every artifact is scored on the same rows), runs
 each artifact over the val rows (all 8 layers, 2 threads) and prints, per artifact:
@@ -34,6 +35,8 @@ def main() -> None:
                          "was trained on (repeat)")
     ap.add_argument("--sweep", choices=("prompt_harmful", "response_refusal", "response_harmful"),
                     help="also print this task's F1 at thresholds 0.1 ... 0.9 for every row group")
+    ap.add_argument("--save-scores", type=Path,
+                    help="also write <dir>/<artifact name>.npz: calibrated probabilities, labels and row group of every scored row")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
 
@@ -101,6 +104,14 @@ def main() -> None:
                 if len(m) and y[m].sum():
                     curve = "  ".join(f"{th:.1f}:{100 * f1_at(p[m], y[m], th):.1f}" for th in np.arange(0.1, 0.95, 0.1))
                     print(f"  sweep {args.sweep} {g}: {curve}")
+        if args.save_scores:
+            a_b = np.array([meta["platt"][t] for t in TASKS])
+            group = np.full(len(idx), "", dtype=object)
+            for g, rows in groups.items():
+                group[rows] = g  # a row in several groups keeps the last (a held-out set's val rows: the held-out group)
+            args.save_scores.mkdir(parents=True, exist_ok=True)
+            np.savez(args.save_scores / f"{art.name}.npz", p=1 / (1 + np.exp(-(a_b[:, 0] * logits[:, :3] + a_b[:, 1]))),
+                     y=y_all, group=group.astype(str), thresholds=np.array([meta["thresholds"][t] for t in TASKS]))
         mean = np.mean([out["base rows"][t] for t in TASKS])
         print(f"\n{art}  base-rows mean best-F1 {mean:.2f}")
         for g, row in out.items():

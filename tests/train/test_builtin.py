@@ -235,3 +235,54 @@ def test_threshold_is_the_middle_of_a_flat_f1_plateau() -> None:
     p2 = np.r_[np.linspace(0.3, 1, 50), np.linspace(0, 0.7, 50)]
     thr2, _ = tb.best_f1_threshold(p2, y)
     assert 0.3 <= thr2 <= 0.7
+
+
+@pytest.mark.slow
+def test_interpolate_averages_weights_and_recalibrates(bundle: Path, tmp_path: Path, e5) -> None:  # type: ignore[no-untyped-def]
+    from guardkit.backends._builtin_model import load_artifact
+
+    a = tmp_path / "a"
+    tb.train_builtin(None, a, tb.TrainConfig.full(n_trained=1, epochs=1, device="cpu", batch_tokens=2048), bundle=bundle)
+    b = tmp_path / "b"
+    b.mkdir()
+    (b / "meta.json").write_text((a / "meta.json").read_text())
+    with np.load(a / "weights.npz") as z:  # b: the same run, every tensor moved (deltas scaled, head shifted)
+        moved = {k: (z[k] * 3 if k.endswith((".scale", ".delta")) else z[k] + 0.5 if k.startswith("head.") else z[k])
+                 for k in z.files}
+    np.savez(b / "weights.npz", **moved)
+    meta = tb.interpolate(a, b, 0.25, tmp_path / "mix", bundle, device="cpu")
+    assert meta["soup"]["weight_b"] == 0.25 and set(meta["thresholds"]) == set(tb.TASKS)
+    assert json.loads((tmp_path / "mix" / "meta.json").read_text())["platt"] == {t: list(v) for t, v in meta["platt"].items()}
+    small, _ = tbundle.read_bundle(bundle, tb.TrainConfig.full(n_trained=1))
+    sa, sb, sm = (load_artifact(small, meta, d / "weights.npz")[1].state_dict() for d in (a, b, tmp_path / "mix"))
+    for k in sa:
+        want = 0.75 * sa[k] + 0.25 * sb[k]
+        tol = 1e-2 * float(want.abs().max()) + 1e-3  # int8 deltas and fp16 head
+        assert float((sm[k] - want).abs().max()) <= tol, k
+    assert any(float((sm[k] - sa[k]).abs().max()) > 1e-3 for k in sa)  # it did move
+
+
+def test_interpolate_refuses_what_cannot_be_averaged(tmp_path: Path) -> None:
+    def artifact(name: str, **meta: object) -> Path:
+        d = tmp_path / name
+        d.mkdir()
+        base = {"format": 2, "config": {"n_frozen": 0, "n_trained": 8}, "categories": {"codes": ["S1"]}}
+        (d / "meta.json").write_text(json.dumps({**base, **meta}))
+        np.savez(d / "weights.npz", **{"head.w": np.zeros(2, np.float16)})
+        return d
+
+    a = artifact("a", continued_from={"weights_sha1": "x"})
+    b = artifact("b", continued_from={"weights_sha1": "y"})
+    with pytest.raises(ConfigError, match="strictly between 0 and 1"):
+        tb.interpolate(a, a, 1.0, tmp_path / "o", tmp_path / "m.npz")
+    with pytest.raises(ConfigError, match="not an artifact folder"):
+        tb.interpolate(a, tmp_path / "nowhere", 0.5, tmp_path / "o", tmp_path / "m.npz")
+    with pytest.raises(ConfigError, match="starting weights"):
+        tb.interpolate(a, b, 0.5, tmp_path / "o", tmp_path / "m.npz")
+    c = artifact("c", config={"n_frozen": 6, "n_trained": 2}, continued_from={"weights_sha1": "x"})
+    with pytest.raises(ConfigError, match="layout"):
+        tb.interpolate(a, c, 0.5, tmp_path / "o", tmp_path / "m.npz")
+    proc = subprocess.run([sys.executable, "-m", "guardkit", "train", "interpolate", str(a), str(a), "--weight", "0.5",
+                           "--bundle", str(tmp_path / "m.npz"), "--out", str(tmp_path / "o")], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2 and "--bundle" in proc.stderr and "Traceback" not in proc.stderr

