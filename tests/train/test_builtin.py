@@ -260,6 +260,16 @@ def test_interpolate_averages_weights_and_recalibrates(bundle: Path, tmp_path: P
         tol = 1e-2 * float(want.abs().max()) + 1e-3  # int8 deltas and fp16 head
         assert float((sm[k] - want).abs().max()) <= tol, k
     assert any(float((sm[k] - sa[k]).abs().max()) > 1e-3 for k in sa)  # it did move
+    # a bundle of another mix is refused, and the earlier result in the folder stays as it was
+    before = (tmp_path / "mix" / "meta.json").read_text()
+    other = json.loads(before)
+    other["data"]["hash"] = "0" * 64
+    (a / "meta.json").write_text(json.dumps(other))
+    (b / "meta.json").write_text(json.dumps(other))
+    with pytest.raises(ConfigError, match="another training mix"):
+        tb.interpolate(a, b, 0.5, tmp_path / "mix", bundle, device="cpu")
+    assert (tmp_path / "mix" / "meta.json").read_text() == before
+    assert sorted(x.name for x in (tmp_path / "mix").iterdir()) == ["meta.json", "weights.npz"]
 
 
 def test_interpolate_refuses_what_cannot_be_averaged(tmp_path: Path) -> None:
@@ -277,6 +287,8 @@ def test_interpolate_refuses_what_cannot_be_averaged(tmp_path: Path) -> None:
         tb.interpolate(a, a, 1.0, tmp_path / "o", tmp_path / "m.npz")
     with pytest.raises(ConfigError, match="not an artifact folder"):
         tb.interpolate(a, tmp_path / "nowhere", 0.5, tmp_path / "o", tmp_path / "m.npz")
+    with pytest.raises(ConfigError, match="one of the two artifacts"):
+        tb.interpolate(a, a, 0.5, a, tmp_path / "m.npz")
     with pytest.raises(ConfigError, match="starting weights"):
         tb.interpolate(a, b, 0.5, tmp_path / "o", tmp_path / "m.npz")
     c = artifact("c", config={"n_frozen": 6, "n_trained": 2}, continued_from={"weights_sha1": "x"})

@@ -27,6 +27,7 @@ import hashlib
 import json
 import logging
 import random
+import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -615,6 +616,8 @@ def interpolate(a: Path, b: Path, weight: float, out: Path, bundle: Path, device
 
     if not 0.0 < weight < 1.0:
         raise ConfigError(f"--weight must be strictly between 0 and 1, got {weight}")
+    if out.resolve() in (a.resolve(), b.resolve()):
+        raise ConfigError(f"--out {out} is one of the two artifacts being interpolated; give a new folder")
     metas, arrays = [], []
     for folder in (a, b):
         meta_file, weights = folder / "meta.json", folder / "weights.npz"
@@ -637,15 +640,21 @@ def interpolate(a: Path, b: Path, weight: float, out: Path, bundle: Path, device
     zero = {k.rsplit(".", 1)[0]: torch.zeros(arrays[0][k].shape) for k in arrays[0] if k.endswith((".q8", ".delta"))}
     sa, sb = (unpack_state(arr, zero) for arr in arrays)
     mixed = {k: (1.0 - weight) * sa[k] + weight * sb[k] for k in sa}
-    out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out / "weights.npz", **pack_state(mixed, zero))  # type: ignore[arg-type]
     tag = {str(p): hashlib.sha1((p / "weights.npz").read_bytes()).hexdigest()[:10] for p in (a, b)}
     meta = {**mb, "soup": {"a": {"path": str(a), "weights_sha1": tag[str(a)], "data_hash": ma["data"]["hash"]},
                            "b": {"path": str(b), "weights_sha1": tag[str(b)], "data_hash": mb["data"]["hash"]},
                            "weight_b": weight}}
     meta.pop("history", None)
-    (out / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    return recalibrate(out, bundle, device=device)
+    out.mkdir(parents=True, exist_ok=True)
+    # built and calibrated in a scratch folder: a failure (e.g. the wrong bundle) leaves ``out`` as it was
+    with tempfile.TemporaryDirectory(dir=out, prefix=".interpolate-") as tmp:
+        work = Path(tmp)
+        np.savez_compressed(work / "weights.npz", **pack_state(mixed, zero))  # type: ignore[arg-type]
+        (work / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        meta = recalibrate(work, bundle, device=device)
+        for name in ("weights.npz", "meta.json"):
+            (work / name).replace(out / name)
+    return meta
 
 
 def _finalize(net: Any, base: dict[str, Any], inputs: _Inputs, prep: Prepared, va: list[int], ca: list[int],
