@@ -2,7 +2,7 @@
 
 Run:  PYTHONPATH=src python benchmarks/val_compare.py --data-dir ../shared/data/train \
           --artifact src/guardkit/data/builtin --artifact runs/v2 [--extra-sets contrast,ko-dialogues,hh-labels,hh-labels-last --held-out hh-labels-last]
-          [--save-scores runs/scores]
+          [--save-scores runs/scores] [--auprc]
 
 Builds the mix (with the extra sets, so that every artifact is scored on the same rows), runs
 each artifact over the val rows (all 8 layers, 2 threads) and prints, per artifact:
@@ -10,7 +10,9 @@ each artifact over the val rows (all 8 layers, 2 threads) and prints, per artifa
     best-threshold F1 per task and their mean (the stage-2 selection rule of docs/model-card.md);
   * per extra set (and per ``--union`` of them): F1 at the artifact's own thresholds on its val rows,
     and the mean over the tasks that have positives there;
-  * per ``--held-out`` set: the same on all its rows (for a set none of the artifacts trained on).
+  * per ``--held-out`` set: the same on all its rows (for a set none of the artifacts trained on);
+  * with ``--auprc``, each group's AUPRC per task too: F1 at an artifact's own threshold mixes
+    ranking with threshold placement, AUPRC measures the ranking alone.
 Rows of data/train only; nothing under data/eval is read.
 """
 
@@ -37,6 +39,8 @@ def main() -> None:
                     help="also print this task's F1 at thresholds 0.1 ... 0.9 for every row group")
     ap.add_argument("--save-scores", type=Path,
                     help="also write <dir>/<artifact name>.npz: calibrated probabilities, labels and row group of every scored row")
+    ap.add_argument("--auprc", action="store_true",
+                    help="also print each row group's AUPRC per task (threshold-free: ranking, not threshold placement)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
 
@@ -116,6 +120,16 @@ def main() -> None:
         print(f"\n{art}  base-rows mean best-F1 {mean:.2f}")
         for g, row in out.items():
             print(f"  {g:12s} " + "  ".join(f"{t} {v:.1f}" for t, v in row.items()) + f"  mean {np.mean(list(row.values())):.2f}")
+            if args.auprc:
+                from sklearn.metrics import average_precision_score
+
+                ap_ = {}
+                for k, t in enumerate(TASKS):
+                    rows = [r for r in groups[g] if not np.isnan(y_all[r, k])]
+                    if rows and np.nansum(y_all[rows, k]):
+                        ap_[t] = 100 * average_precision_score(y_all[rows, k], logits[rows, k])
+                print(f"  {'':12s} AUPRC " + "  ".join(f"{t} {v:.1f}" for t, v in ap_.items())
+                      + f"  mean {np.mean(list(ap_.values())):.2f}")
 
 
 if __name__ == "__main__":
