@@ -60,6 +60,8 @@ def main() -> None:
     )
     from guardkit.train.data import build_mix
 
+    if args.auprc:
+        from sklearn.metrics import average_precision_score
     torch.set_num_threads(args.threads)
     extra = tuple(x.strip() for x in args.extra_sets.split(",") if x.strip())
     cfg = TrainConfig.full(extra_sets=extra)
@@ -98,10 +100,11 @@ def main() -> None:
         for g, rows in groups.items():
             m = _metrics(logits[rows], y_all[rows], meta["platt"], meta["thresholds"])
             out[g] = {t: (m[t]["best_f1"] if g == "base rows" else m[t]["f1"]) for t in TASKS if t in m and m[t]["pos"]}
+        platt = np.array([meta["platt"][t] for t in TASKS])
+        probs = 1 / (1 + np.exp(-(platt[:, 0] * logits[:, :3] + platt[:, 1])))  # calibrated, as the backend reports
         if args.sweep:
             k = TASKS.index(args.sweep)
-            a, b = meta["platt"][args.sweep]
-            p = 1 / (1 + np.exp(-(a * logits[:, k] + b)))
+            p = probs[:, k]
             y = y_all[:, k]
             for g, rows in groups.items():
                 m = np.array([r for r in rows if not np.isnan(y[r])], dtype=int)
@@ -109,20 +112,17 @@ def main() -> None:
                     curve = "  ".join(f"{th:.1f}:{100 * f1_at(p[m], y[m], th):.1f}" for th in np.arange(0.1, 0.95, 0.1))
                     print(f"  sweep {args.sweep} {g}: {curve}")
         if args.save_scores:
-            a_b = np.array([meta["platt"][t] for t in TASKS])
             group = np.full(len(idx), "", dtype=object)
             for g, rows in groups.items():
                 group[rows] = g  # a row in several groups keeps the last (a held-out set's val rows: the held-out group)
             args.save_scores.mkdir(parents=True, exist_ok=True)
-            np.savez(args.save_scores / f"{art.name}.npz", p=1 / (1 + np.exp(-(a_b[:, 0] * logits[:, :3] + a_b[:, 1]))),
+            np.savez(args.save_scores / f"{art.name}.npz", p=probs,
                      y=y_all, group=group.astype(str), thresholds=np.array([meta["thresholds"][t] for t in TASKS]))
         mean = np.mean([out["base rows"][t] for t in TASKS])
         print(f"\n{art}  base-rows mean best-F1 {mean:.2f}")
         for g, row in out.items():
             print(f"  {g:12s} " + "  ".join(f"{t} {v:.1f}" for t, v in row.items()) + f"  mean {np.mean(list(row.values())):.2f}")
             if args.auprc:
-                from sklearn.metrics import average_precision_score
-
                 ap_ = {}
                 for k, t in enumerate(TASKS):
                     rows = [r for r in groups[g] if not np.isnan(y_all[r, k])]

@@ -493,15 +493,25 @@ class _Prior:
     meta: dict[str, Any]
 
 
+def _artifact_meta(folder: Path, label: str = "") -> tuple[dict[str, Any], Path]:
+    """An artifact folder's meta.json (parsed) and weights path, or :class:`ConfigError` naming ``label folder``."""
+    meta_file, weights = folder / "meta.json", folder / "weights.npz"
+    if not meta_file.is_file() or not weights.is_file():
+        raise ConfigError(f"{label}{folder} is not an artifact folder: expected meta.json and weights.npz in it")
+    return json.loads(meta_file.read_text(encoding="utf-8")), weights
+
+
+def _weights_tag(weights: Path) -> str:
+    """Short hash of an artifact's weights.npz (names hidden-state caches, records soup parents)."""
+    return hashlib.sha1(weights.read_bytes()).hexdigest()[:10]
+
+
 def check_init_from(cfg: TrainConfig) -> tuple[dict[str, Any], Path]:
     """The meta.json and weights path of ``cfg.init_from``, checked to fit ``cfg`` (or :class:`ConfigError`)."""
     from ..backends._builtin_model import CATEGORIES
 
     folder = Path(str(cfg.init_from))
-    meta_file, weights = folder / "meta.json", folder / "weights.npz"
-    if not meta_file.is_file() or not weights.is_file():
-        raise ConfigError(f"--init-from {folder} is not an artifact folder: expected meta.json and weights.npz in it")
-    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    meta, weights = _artifact_meta(folder, "--init-from ")
     pc = meta.get("config", {})
     total = cfg.n_frozen + cfg.n_trained
     if meta.get("format") != 2 or pc.get("n_frozen") != 0 or pc.get("n_trained") != total:
@@ -519,7 +529,7 @@ def _load_prior(cfg: TrainConfig, e5: Any) -> _Prior:
     meta, weights = check_init_from(cfg)
     bert, net, base = artifact_parts(e5, meta, weights)
     bert.encoder.layer = net.layers  # type: ignore[union-attr]  # the artifact has no frozen layers of its own (checked above)
-    tag = hashlib.sha1(weights.read_bytes()).hexdigest()[:10]
+    tag = _weights_tag(weights)
     logger.info("continuing from %s (%s): layers 0-%d fixed, %d trained on", cfg.init_from, tag, cfg.n_frozen - 1, cfg.n_trained)
     return _Prior(tag, bert, net.head.state_dict(), base, meta)
 
@@ -618,15 +628,11 @@ def interpolate(a: Path, b: Path, weight: float, out: Path, bundle: Path, device
         raise ConfigError(f"--weight must be strictly between 0 and 1, got {weight}")
     if out.resolve() in (a.resolve(), b.resolve()):
         raise ConfigError(f"--out {out} is one of the two artifacts being interpolated; give a new folder")
-    metas, arrays = [], []
-    for folder in (a, b):
-        meta_file, weights = folder / "meta.json", folder / "weights.npz"
-        if not meta_file.is_file() or not weights.is_file():
-            raise ConfigError(f"{folder} is not an artifact folder: expected meta.json and weights.npz in it")
-        metas.append(json.loads(meta_file.read_text(encoding="utf-8")))
+    (ma, wa), (mb, wb) = _artifact_meta(a), _artifact_meta(b)
+    arrays = []
+    for weights in (wa, wb):
         with np.load(weights) as z:
             arrays.append({k: z[k] for k in z.files})
-    ma, mb = metas
     for what, get in (("layout", lambda m: (m.get("format"), m["config"]["n_frozen"], m["config"]["n_trained"])),
                       ("risk categories", lambda m: m["categories"]["codes"]),
                       ("starting weights (continued_from)", lambda m: (m.get("continued_from") or {}).get("weights_sha1"))):
@@ -640,9 +646,8 @@ def interpolate(a: Path, b: Path, weight: float, out: Path, bundle: Path, device
     zero = {k.rsplit(".", 1)[0]: torch.zeros(arrays[0][k].shape) for k in arrays[0] if k.endswith((".q8", ".delta"))}
     sa, sb = (unpack_state(arr, zero) for arr in arrays)
     mixed = {k: (1.0 - weight) * sa[k] + weight * sb[k] for k in sa}
-    tag = {str(p): hashlib.sha1((p / "weights.npz").read_bytes()).hexdigest()[:10] for p in (a, b)}
-    meta = {**mb, "soup": {"a": {"path": str(a), "weights_sha1": tag[str(a)], "data_hash": ma["data"]["hash"]},
-                           "b": {"path": str(b), "weights_sha1": tag[str(b)], "data_hash": mb["data"]["hash"]},
+    meta = {**mb, "soup": {"a": {"path": str(a), "weights_sha1": _weights_tag(wa), "data_hash": ma["data"]["hash"]},
+                           "b": {"path": str(b), "weights_sha1": _weights_tag(wb), "data_hash": mb["data"]["hash"]},
                            "weight_b": weight}}
     meta.pop("history", None)
     out.mkdir(parents=True, exist_ok=True)
