@@ -298,3 +298,80 @@ def test_interpolate_refuses_what_cannot_be_averaged(tmp_path: Path) -> None:
                            "--bundle", str(tmp_path / "m.npz"), "--out", str(tmp_path / "o")], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 2 and "--bundle" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_mean_f1_threshold_weighs_both_groups() -> None:
+    rng = np.random.default_rng(1)
+    # group A separates at 0.7, group B at 0.3: each alone picks its own, together a point that serves both
+    ya, yb = np.r_[np.ones(200), np.zeros(200)], np.r_[np.ones(200), np.zeros(200)]
+    pa = np.r_[rng.uniform(0.72, 1, 200), rng.uniform(0, 0.68, 200)]
+    pb = np.r_[rng.uniform(0.32, 1, 200), rng.uniform(0, 0.28, 200)]
+    assert 0.68 <= tb.best_f1_threshold(pa, ya)[0] <= 0.72 and 0.28 <= tb.best_f1_threshold(pb, yb)[0] <= 0.32
+    thr, best = tb.best_mean_f1_threshold([(pa, ya), (pb, yb)])
+    mean_at = [np.mean([tb.f1_at(p, y, t) for p, y in ((pa, ya), (pb, yb))]) for t in np.arange(0.02, 0.99, 0.02)]
+    assert best == pytest.approx(max(mean_at)) and best < 1.0
+    assert np.mean([tb.f1_at(pa, ya, thr), tb.f1_at(pb, yb, thr)]) >= best - 0.005
+    assert tb.best_mean_f1_threshold([(pa, ya)]) == tb.best_f1_threshold(pa, ya)
+
+
+@pytest.mark.slow
+def test_tune_thresholds_uses_unseen_rows_and_recalibrate_undoes_it(bundle: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from guardkit.backends.builtin import BuiltinClassifier
+
+    art = tmp_path / "art"
+    trained = tb.train_builtin(None, art, tb.TrainConfig.full(n_trained=1, epochs=1, device="cpu", batch_tokens=2048),
+                               bundle=bundle)
+    src = tb.EXTRA_SETS["hh-labels-last"].source
+    unseen = [Example(f"how would someone poison a neighbour's dog {i}", "Mix antifreeze into its food.", 1, 0, 1,
+                      source=src) for i in range(15)]
+    unseen += [Example(f"what should I feed a puppy {i}", "Puppy food, three small meals a day.", 0, 0, 0, source=src)
+               for i in range(15)]
+    calls: list[dict[str, int]] = []
+
+    def fake_mix(data_dir: Path, seed: int, **options: int) -> tuple[list[Example], dict[str, object]]:
+        calls.append(options)
+        return _examples() + (unseen if options.get("n_hh_labels_last") else []), {"sets": {}}
+
+    monkeypatch.setattr(tb, "build_mix", fake_mix)
+    meta = tb.tune_thresholds(art, tmp_path, ("hh-labels-last",), device="cpu")
+    assert calls == [{}, {"n_hh_labels_last": 3500}]  # the artifact's own mix (hash-checked), then the tuning rows
+    tuned = meta["thresholds_tuned"]
+    assert tuned["sets"] == ["hh-labels-last"] and tuned["rows"] == 30 and tuned["val_rows"] > 0
+    saved = json.loads((art / "meta.json").read_text())
+    assert saved["thresholds"] == meta["thresholds"] and saved["thresholds_tuned"] == tuned
+    for t in tb.TASKS:
+        r = tuned["tasks"][t]
+        assert r["previous"] == trained["thresholds"][t] and r["threshold"] == meta["thresholds"][t]
+        if r["groups_with_positives"] == 2:  # the new threshold serves the mean at least as well (tie tolerance 0.5)
+            assert (r["val_f1_new"] + r["tune_f1_new"]) / 2 >= (r["val_f1_previous"] + r["tune_f1_previous"]) / 2 - 0.55
+    assert BuiltinClassifier(artifact=art).thresholds.response_harmful == meta["thresholds"]["response_harmful"]
+    # refusals: a set it trained on / an unknown set / another mix / no tuning rows
+    with pytest.raises(ConfigError, match="unknown --tune-set"):
+        tb.tune_thresholds(art, tmp_path, ("bogus",))
+    with pytest.raises(ConfigError, match="at least one"):
+        tb.tune_thresholds(art, tmp_path, ())
+    saved["config"]["extra_sets"] = ["hh-labels-last"]
+    (tmp_path / "seen").mkdir()
+    (tmp_path / "seen" / "meta.json").write_text(json.dumps(saved))
+    (tmp_path / "seen" / "weights.npz").write_bytes((art / "weights.npz").read_bytes())
+    with pytest.raises(ConfigError, match="never saw"):
+        tb.tune_thresholds(tmp_path / "seen", tmp_path, ("hh-labels-last",))
+    monkeypatch.setattr(tb, "build_mix", lambda data_dir, seed, **o: (_examples()[1:], {}))
+    with pytest.raises(ConfigError, match="data hash differs"):
+        tb.tune_thresholds(art, tmp_path, ("hh-labels-last",))
+    monkeypatch.setattr(tb, "build_mix", lambda data_dir, seed, **o: (_examples(), {}))
+    with pytest.raises(DatasetError, match="no rows of"):
+        tb.tune_thresholds(art, tmp_path, ("hh-labels-last",))
+    # recalibrating puts back the val split's own thresholds and drops the record
+    again = tb.recalibrate(art, bundle, device="cpu")
+    assert again["thresholds"] == trained["thresholds"] and "thresholds_tuned" not in json.loads((art / "meta.json").read_text())
+
+
+def test_thresholds_cli_errors_name_the_problem(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "guardkit", "train", "thresholds", "--data-dir", str(tmp_path / "missing")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "not a folder" in proc.stderr and "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "guardkit", "train", "thresholds", "--data-dir", str(tmp_path),
+                           "--artifact", str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "not an artifact folder" in proc.stderr and "Traceback" not in proc.stderr

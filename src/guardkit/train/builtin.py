@@ -38,7 +38,8 @@ import numpy as np
 from .._exceptions import ConfigError, DatasetError
 from .data import Example, build_mix, data_hash, is_refusal_text, split_of
 
-__all__ = ["Prepared", "TrainConfig", "calibrate", "fit", "interpolate", "prepare", "recalibrate", "train_builtin"]
+__all__ = ["Prepared", "TrainConfig", "calibrate", "fit", "interpolate", "prepare", "recalibrate", "train_builtin",
+           "tune_thresholds"]
 
 logger = logging.getLogger(__name__)
 
@@ -209,8 +210,13 @@ def best_f1_threshold(p: np.ndarray, y: np.ndarray, tol: float = 0.005) -> tuple
     maximum sits at an extreme (0.02), which would not transfer to other data. So the
     threshold is the median of the grid points whose F1 is within ``tol`` of the best.
     """
+    return best_mean_f1_threshold([(p, y)], tol)
+
+
+def best_mean_f1_threshold(groups: list[tuple[np.ndarray, np.ndarray]], tol: float = 0.005) -> tuple[float, float]:
+    """:func:`best_f1_threshold` for the mean F1 over several row groups (scores, labels) at one threshold."""
     grid = np.round(np.arange(0.02, 0.99, 0.02), 2)
-    f1s = np.array([f1_at(p, y, float(t)) for t in grid])
+    f1s = np.array([np.mean([f1_at(p, y, float(t)) for p, y in groups]) for t in grid])
     best = float(f1s.max())
     near = grid[f1s >= best - tol]
     return round(float(np.median(near)), 2), best
@@ -606,6 +612,83 @@ def recalibrate(artifact: Path, bundle: Path, device: str = "auto", logits_file:
                         [i for i, s in enumerate(prep.splits) if s == "val"], [i for i, s in enumerate(prep.splits) if s == "cal"],
                         cfg.batch_tokens, logits_file)
     meta.update(cal)
+    meta.pop("thresholds_tuned", None)  # the thresholds are the val split's again
+    (artifact / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return meta
+
+
+def tune_thresholds(artifact: Path, data_dir: Path, tune_sets: tuple[str, ...], device: str = "auto") -> dict[str, Any]:
+    """Re-pick an artifact's thresholds on its val split AND the rows of sets it never trained on; rewrites meta.json.
+
+    The val split of the training mix is mostly templated and synthetic rows, so a threshold
+    picked there alone need not transfer to plain chat. For each task, the new threshold is
+    the 0.02-grid point with the best mean of two F1s: on the artifact's own val split, and on
+    all rows of ``tune_sets`` (extra sets of ``data/train`` it was not trained on, e.g.
+    ``hh-labels-last``); ties as in :func:`best_f1_threshold`. Weights and Platt scalers stay as
+    they are. ``data_dir`` must rebuild the artifact's own training mix (its data hash is checked).
+    :func:`recalibrate` puts back the val-only thresholds.
+
+    Example:
+        >>> tune_thresholds(Path("src/guardkit/data/builtin"), Path("../shared/data/train"), ("hh-labels-last",))  # doctest: +SKIP
+    """
+    import torch
+
+    from ..backends._builtin_model import load_artifact
+    from ..backends._e5 import E5Tokenizer, read_e5
+
+    meta, weights = _artifact_meta(artifact)
+    trained = tuple(meta["config"].get("extra_sets", ()))
+    if not tune_sets:
+        raise ConfigError("give at least one --tune-set")
+    unknown = sorted(set(tune_sets) - set(EXTRA_SETS))
+    if unknown:
+        raise ConfigError(f"unknown --tune-set {unknown}; known: {sorted(EXTRA_SETS)}")
+    seen = sorted(set(tune_sets) & set(trained))
+    if seen:
+        raise ConfigError(f"{artifact} was trained on {seen}: a tuning set must be one it never saw")
+    known = set(TrainConfig.__dataclass_fields__)
+    cfg = TrainConfig(**{k: v for k, v in meta["config"].items() if k in known and k not in ("device", "extra_sets")},
+                      extra_sets=trained + tuple(tune_sets), device=device)
+    own, stats = build_mix(data_dir, seed=cfg.seed, **replace(cfg, extra_sets=trained).mix_options())
+    if data_hash(own) != meta["data"]["hash"]:
+        raise ConfigError(f"--data-dir {data_dir} does not rebuild the training mix {artifact} was trained on (data hash differs)")
+    # the tuning rows as the mix with them holds them (its shuffle differs: the artifact's own mix is built alone)
+    sources = {EXTRA_SETS[name].source for name in tune_sets}
+    tune = [e for e in build_mix(data_dir, seed=cfg.seed, **cfg.mix_options())[0] if e.source in sources]
+    if not tune:
+        raise DatasetError(f"--data-dir {data_dir} holds no rows of {list(tune_sets)}")
+    e5 = read_e5()
+    prep = prepare(own + tune, stats, replace(cfg, limit=0), E5Tokenizer(e5))
+    va = [i for i in range(len(own)) if prep.splits[i] == "val"]
+    tu = list(range(len(own), len(own) + len(tune)))
+    bert, net = load_artifact(e5, meta, weights)
+    dev = _device(device)
+    bert.to(dev)
+    net.to(dev)
+    with torch.no_grad():
+        logits = _predict(net, _Inputs(bert, prep.windows, None, int(meta["config"]["n_frozen"]), dev), va + tu, cfg.batch_tokens)
+    y = prep.y[va + tu]
+    in_val = np.arange(len(va) + len(tu)) < len(va)
+    thresholds, report = {}, {}
+    for k, t in enumerate(TASKS):
+        a, b = meta["platt"][t]
+        p = 1 / (1 + np.exp(-np.clip(a * logits[:, k] + b, -60, 60)))
+        groups = [(p[m], y[m, k]) for m in (in_val & ~np.isnan(y[:, k]), ~in_val & ~np.isnan(y[:, k])) if np.nansum(y[m, k])]
+        thr, best = best_mean_f1_threshold(groups) if groups else (meta["thresholds"][t], float("nan"))
+        thresholds[t] = thr
+        report[t] = {"previous": meta["thresholds"][t], "threshold": thr, "groups_with_positives": len(groups),
+                     **{f"{g}_f1_{w}": round(100 * f1_at(p[m], y[m, k], th), 1)
+                        for g, m in (("val", in_val & ~np.isnan(y[:, k])), ("tune", ~in_val & ~np.isnan(y[:, k])))
+                        for w, th in (("previous", meta["thresholds"][t]), ("new", thr))}}
+    meta["thresholds"] = thresholds
+    meta["val_metrics"] = _metrics(logits[in_val], y[in_val], meta["platt"], thresholds)
+    for lang in meta.get("val_metrics_by_lang", {}):
+        sel = [j for j, i in enumerate(va) if prep.langs[i] == lang]
+        meta["val_metrics_by_lang"][lang] = _metrics(logits[sel], y[sel], meta["platt"], thresholds)
+    meta["thresholds_tuned"] = {"sets": list(tune_sets), "rows": len(tune), "val_rows": len(va),
+                                "rule": "per task: 0.02-grid threshold with the best mean of F1 on the val split and "
+                                        "F1 on all tuning-set rows (median of the near-best, tol 0.005)",
+                                "tasks": report}
     (artifact / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return meta
 
