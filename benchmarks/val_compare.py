@@ -94,6 +94,9 @@ def main() -> None:
         bert, net = load_artifact(e5, meta, art / "weights.npz")
         if set(args.held_out) & set(meta["config"].get("extra_sets", [])):
             ap.error(f"{art} was trained on {sorted(set(args.held_out) & set(meta['config']['extra_sets']))}: not held out")
+        tuned = set(args.held_out) & set(meta.get("thresholds_tuned", {}).get("sets", []))
+        if tuned:
+            print(f"note: {art}'s thresholds were tuned on {sorted(tuned)}: its F1 there is not held out (its AUPRC is)")
         logits = _predict(net, _Inputs(bert, prep.windows, None, int(meta["config"]["n_frozen"]), torch.device("cpu")), idx,
                           4096)
         out = {}

@@ -375,3 +375,9 @@ def test_thresholds_cli_errors_name_the_problem(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "guardkit", "train", "thresholds", "--data-dir", str(tmp_path),
                            "--artifact", str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "not an artifact folder" in proc.stderr and "Traceback" not in proc.stderr
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    (odd / "meta.json").write_text(json.dumps({"config": {}}))
+    (odd / "weights.npz").write_bytes(b"")
+    with pytest.raises(ConfigError, match=r"lacks \['platt', 'thresholds', 'data'\]"):
+        tb.tune_thresholds(odd, tmp_path, ("hh-labels-last",))

@@ -637,6 +637,9 @@ def tune_thresholds(artifact: Path, data_dir: Path, tune_sets: tuple[str, ...], 
     from ..backends._e5 import E5Tokenizer, read_e5
 
     meta, weights = _artifact_meta(artifact)
+    missing = [k for k in ("config", "platt", "thresholds", "data") if k not in meta]
+    if missing:
+        raise ConfigError(f"{artifact}/meta.json lacks {missing}: not an artifact written by guardkit train builtin")
     trained = tuple(meta["config"].get("extra_sets", ()))
     if not tune_sets:
         raise ConfigError("give at least one --tune-set")
