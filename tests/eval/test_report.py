@@ -123,3 +123,35 @@ def test_cli_missing_data_dir(tmp_path, capsys):
     rc = main(["eval", "--backend", "fake", "--data-dir", str(tmp_path / "none"), "--out", str(tmp_path)])
     assert rc == 2
     assert "has no eval/ folder" in capsys.readouterr().err
+
+
+def test_categories_report_the_first_category_named(paper_result, tmp_path):
+    """top-1: the first category (as a Llama Guard 3 code) must be one the gold category maps to."""
+    cats = {(c.source, c.category): c for c in paper_result.categories}
+    # the fake backend names S9 for "bomb": gold violence_and_physical_harm maps to S1 -> a miss
+    bomb = cats[("WildGuardTest", "violence_and_physical_harm")]
+    assert (bomb.flagged, bomb.typed, bomb.top_hit, bomb.top1) == (1, 1, 0, 0.0)
+    # "malware" -> S14; cyberattack maps to (S14, S2) -> a hit
+    cyber = cats[("WildGuardTest", "cyberattack")]
+    assert (cyber.typed, cyber.top_hit) == (1, 1)
+    # OpenAI codes are read through the openai taxonomy: V -> violence -> S1, the fake's "kill" -> S1
+    assert cats[("OpenAI Mod", "V")].top1 == 100.0
+    assert cats[("OpenAI Mod", "SH")].top1 == 100.0
+    text = markdown(paper_result)
+    assert "| typed | top-1 |" in text and "| **all** |" in text
+    files = write_report(paper_result, tmp_path / "out")
+    doc = json.loads(next(f for f in files if f.name == "report.json").read_text())
+    row = next(c for c in doc["categories"] if c["category"] == "violence_and_physical_harm")
+    assert row["typed"] == 1 and row["top1"] == 0.0
+
+
+def test_categories_of_a_backend_without_categories_are_not_scored(eval_data, tmp_path):
+    class NoCategories(FakeClassifier):
+        def _classify_batch(self, batch):
+            from dataclasses import replace
+
+            return [replace(v, categories=()) for v in super()._classify_batch(batch)]
+
+    res = SuiteEvaluator("paper", data_dir=eval_data, cache_dir=tmp_path / "c").run(NoCategories())
+    assert res.categories and all(c.typed == 0 and c.top1 is None for c in res.categories)
+    assert "| **all** |" not in markdown(res)

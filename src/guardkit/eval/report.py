@@ -128,9 +128,17 @@ def markdown(result: SuiteResult, published: list[PublishedModel] | None = None)
                          f"{_fmt(m.oracle_f1)} | {_fmt(m.oracle_threshold, 3)} |")
         lines.append("")
     if result.categories:
-        lines += ["### Recall (%) on harmful prompts per category", "", "| source | category | n | recall |", "|---|---|---|---|"]
+        lines += ["### Harmful prompts per category: recall (%) and the first category named", "",
+                  "`typed`: flagged items that got a category; `top-1`: of those, % whose first category (as a Llama Guard 3 "
+                  "code) is one the gold category maps to (`guardkit taxonomy`); – where none was typed or the gold has no code.",
+                  "", "| source | category | n | recall | typed | top-1 |", "|---|---|---|---|---|---|"]
         for cat in result.categories:
-            lines.append(f"| {cat.source} | {cat.category} | {cat.n} | {cat.recall:.1f} |")
+            top1 = "–" if cat.top1 is None else f"{cat.top1:.1f}"
+            lines.append(f"| {cat.source} | {cat.category} | {cat.n} | {cat.recall:.1f} | {cat.typed} | {top1} |")
+        typed = sum(c.typed for c in result.categories)
+        if typed:
+            hit = sum(c.top_hit for c in result.categories)
+            lines.append(f"| **all** | | {sum(c.n for c in result.categories)} | | {typed} | **{100 * hit / typed:.1f}** |")
         lines.append("")
     if result.prediction is not None:
         p = result.prediction
@@ -166,7 +174,8 @@ def to_json(result: SuiteResult, published: list[PublishedModel] | None = None,
         "seed": result.seed,
         "metrics": result.metrics_dict(),
         "categories": [{"source": c.source, "category": c.category, "n": c.n, "flagged": c.flagged,
-                        "recall": c.recall, "parse_errors": c.parse_errors} for c in result.categories],
+                        "recall": c.recall, "parse_errors": c.parse_errors,
+                        "typed": c.typed, "top1": c.top1} for c in result.categories],
         "oracle": oracle,
         "korean_gaps": korean_gaps(result),
         "overrefusal": {c.column.title: {"fpr": c.metrics.false_positive_rate, "n": c.metrics.n}

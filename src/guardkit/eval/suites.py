@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from .._exceptions import ConfigError
+from .._types import Verdict
 from ..backends.base import Classifier
 from .datasets import LOADERS, OPENAI_CATEGORIES, EvalDataset, resolve_data_dir
 from .metrics import BinaryMetrics, binary_metrics
@@ -132,17 +133,31 @@ class ColumnResult:
 
 @dataclass(frozen=True)
 class CategoryResult:
-    """Recall on harmful prompts of one risk category (how many of them were flagged)."""
+    """One gold risk category's harmful prompts: how many were flagged (recall), and of the
+    flagged ones that got a category, how many got a right one first.
+
+    ``typed``: flagged items whose verdict named at least one category; ``top_hit``: of those,
+    items whose highest-scoring category (in the Llama Guard 3 hub taxonomy) is one the gold
+    category maps to. Both are 0 when the gold category maps to no hub code (WildGuard's
+    ``others``) or the backend names no categories.
+    """
 
     source: str
     category: str
     n: int
     flagged: int
     parse_errors: int
+    typed: int = 0
+    top_hit: int = 0
 
     @property
     def recall(self) -> float:
         return 100.0 * self.flagged / self.n if self.n else 0.0
+
+    @property
+    def top1(self) -> float | None:
+        """Per cent of typed items whose first category is right; None when none was typed."""
+        return 100.0 * self.top_hit / self.typed if self.typed else None
 
 
 @dataclass(frozen=True)
@@ -295,16 +310,49 @@ class SuiteEvaluator:
             subs = sorted({s for s, g in zip(wgt.extras["subcategory"], wgt.labels, strict=True) if g})
             for sub in subs:
                 idx = [i for i, (s, g) in enumerate(zip(wgt.extras["subcategory"], wgt.labels, strict=True)) if g and s == sub]
-                out.append(_category("WildGuardTest", sub or "(none)", [preds[i] for i in idx]))
+                gold = _hub_codes([sub], "wildguard")
+                out.append(_category("WildGuardTest", sub or "(none)", [preds[i] for i in idx],
+                                     [_top_category(run.get(wgt.items[i])) for i in idx], [gold] * len(idx)))
         oai = datasets.get("openai_mod_categories")
         if oai is not None:
             preds, _ = self._predictions(oai, run)
             for code in OPENAI_CATEGORIES:
                 idx = [i for i, cats in enumerate(oai.extras["categories"]) if code in cats]
                 if idx:
-                    out.append(_category("OpenAI Mod", code, [preds[i] for i in idx]))
+                    golds = [_hub_codes([OPENAI_CODE_NAMES[c] for c in oai.extras["categories"][i]], "openai") for i in idx]
+                    out.append(_category("OpenAI Mod", code, [preds[i] for i in idx],
+                                         [_top_category(run.get(oai.items[i])) for i in idx], golds))
         return tuple(out)
 
 
-def _category(source: str, name: str, preds: Sequence[bool | None]) -> CategoryResult:
-    return CategoryResult(source, name, len(preds), sum(1 for p in preds if p), sum(1 for p in preds if p is None))
+#: the OpenAI moderation eval file's category codes as the ``openai`` taxonomy names them
+OPENAI_CODE_NAMES: dict[str, str] = {
+    "S": "sexual", "H": "hate", "V": "violence", "HR": "harassment", "SH": "self-harm",
+    "S3": "sexual/minors", "H2": "hate/threatening", "V2": "violence/graphic",
+}
+
+
+def _hub_codes(names: Sequence[str], taxonomy: str) -> frozenset[str]:
+    """The Llama Guard 3 codes that gold categories ``names`` of ``taxonomy`` map to (unknown names: none)."""
+    from ..taxonomy import TAXONOMIES, convert
+
+    return frozenset(c for n in names if n in TAXONOMIES[taxonomy] for c in convert(n, taxonomy, "llamaguard3"))
+
+
+def _top_category(verdict: Verdict) -> str | None:
+    """The verdict's highest-scoring category as a Llama Guard 3 code (None when it names none)."""
+    cats = verdict.categories_in("llamaguard3")
+    if not cats:
+        return None
+    return max(cats.items(), key=lambda kv: -1.0 if kv[1] is None else kv[1])[0]
+
+
+def _category(source: str, name: str, preds: Sequence[bool | None], tops: Sequence[str | None] = (),
+              golds: Sequence[frozenset[str]] = ()) -> CategoryResult:
+    typed = hit = 0
+    for p, top, gold in zip(preds, tops, golds, strict=False):
+        if p and top is not None and gold:
+            typed += 1
+            hit += top in gold
+    return CategoryResult(source, name, len(preds), sum(1 for p in preds if p), sum(1 for p in preds if p is None),
+                          typed, hit)
