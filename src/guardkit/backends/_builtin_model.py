@@ -138,6 +138,11 @@ class GuardNet(nn.Module):
     def forward(self, h: torch.Tensor, attention_mask: torch.Tensor, pmask: torch.Tensor, rmask: torch.Tensor,
                 flags: torch.Tensor) -> torch.Tensor:
         """``h``: hidden states after the frozen layers [B, L, H] -> logits [B, 3 + n_cat]."""
+        return self.head(self.features(h, attention_mask, pmask, rmask, flags))
+
+    def features(self, h: torch.Tensor, attention_mask: torch.Tensor, pmask: torch.Tensor, rmask: torch.Tensor,
+                 flags: torch.Tensor) -> torch.Tensor:
+        """The head's input [B, 3H + 2]: ``<s>`` state, prompt mean, response mean, flags."""
         ext = (1.0 - attention_mask[:, None, None, :].to(h.dtype)) * torch.finfo(h.dtype).min
         for layer in self.layers:
             out = layer(h, attention_mask=ext)
@@ -145,7 +150,7 @@ class GuardNet(nn.Module):
         cls = h[:, 0]
         pm = (h * pmask[..., None]).sum(1) / pmask.sum(1, keepdim=True).clamp(min=1)
         rm = (h * rmask[..., None]).sum(1) / rmask.sum(1, keepdim=True).clamp(min=1)
-        return self.head(torch.cat([cls, pm, rm, flags], dim=-1))
+        return torch.cat([cls, pm, rm, flags], dim=-1)
 
 
 # ---------------------------------------------------------------- artifact (de)serialisation

