@@ -774,7 +774,8 @@ def tune_categories(artifact: Path, data_dir: Path, labels: Path | None = None, 
     w_old = last.weight.detach().float().cpu().numpy()[3:]
     b_old = last.bias.detach().float().cpu().numpy()[3:]
     before = _category_scores(np.argmax(xv @ w_old.T + b_old, axis=1), yv)
-    mu, sd = xf.mean(axis=0), xf.std(axis=0) + 1e-6  # fitted on standardised inputs, folded back below
+    mu, sd = xf.mean(axis=0), xf.std(axis=0)  # fitted on standardised inputs, folded back below
+    sd = np.maximum(sd, 0.1 * float(np.median(sd)) + 1e-8)  # near-constant inputs are not blown up
     best: tuple[float, float, Any] | None = None
     for c in (0.01, 0.1, 1.0, 10.0, 100.0):
         clf = LogisticRegression(C=c, max_iter=3000).fit((xf - mu) / sd, yf)
