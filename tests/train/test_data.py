@@ -552,3 +552,26 @@ def test_category_labels_name_the_bad_line(tmp_path: Path, text: str, message: s
         read_category_labels(path)
     with pytest.raises(DatasetError, match="not found"):
         read_category_labels(tmp_path / "missing.jsonl")
+
+
+def test_shipped_category_labels_are_well_formed() -> None:
+    from guardkit.train.data import CATEGORY_LABELS, read_category_labels
+
+    labels = read_category_labels()
+    lines = CATEGORY_LABELS.read_text(encoding="utf-8").splitlines()
+    assert len(labels) == len(lines) > 9000  # one label per prompt key, no duplicates
+    counts = {c: list(labels.values()).count(c) for c in set(labels.values())}
+    # every code the model has is taught by at least a few dozen prompts
+    assert all(counts.get(c, 0) >= 50 for c in ("S1", "S2", "S4", "S6", "S7", "S8", "S9", "S10", "S11", "S12", "S13", "S14"))
+
+
+@pytest.mark.data
+def test_shipped_category_labels_cover_the_harmful_prompts(data_dir: Path) -> None:
+    from guardkit.train.data import prompt_key, read_category_labels, relabel_categories
+
+    mix, _ = build_mix(data_dir / "train", seed=0)
+    labels = read_category_labels()
+    keys = {prompt_key(e.prompt) for e in mix if e.prompt_harmful == 1 and not e.source.startswith("synthetic")}
+    assert keys <= set(labels)  # every plain harmful prompt of the default mix has our label
+    _, counts = relabel_categories(mix, labels)
+    assert counts["exact"] + counts["contained"] > 0.75 * sum(counts.values())
