@@ -368,13 +368,17 @@ def test_tune_thresholds_uses_unseen_rows_and_recalibrate_undoes_it(bundle: Path
     assert again["thresholds"] == trained["thresholds"] and "thresholds_tuned" not in json.loads((art / "meta.json").read_text())
 
 
-def test_thresholds_cli_errors_name_the_problem(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "guardkit", "train", "thresholds", "--data-dir", str(tmp_path / "missing")],
+@pytest.mark.parametrize("command", ["thresholds", "categories"])
+def test_artifact_cli_errors_name_the_problem(tmp_path: Path, command: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "guardkit", "train", command, "--data-dir", str(tmp_path / "missing")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "not a folder" in proc.stderr and "Traceback" not in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "guardkit", "train", "thresholds", "--data-dir", str(tmp_path),
+    proc = subprocess.run([sys.executable, "-m", "guardkit", "train", command, "--data-dir", str(tmp_path),
                            "--artifact", str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "not an artifact folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_thresholds_refuse_a_meta_json_guardkit_did_not_write(tmp_path: Path) -> None:
     odd = tmp_path / "odd"
     odd.mkdir()
     (odd / "meta.json").write_text(json.dumps({"config": {}}))
@@ -438,11 +442,3 @@ def test_tune_categories_refits_only_the_category_outputs(tmp_path: Path, monkey
     with pytest.raises(DatasetError, match="too few category-labelled rows"):
         tb.tune_categories(art, tmp_path, labels)
 
-
-def test_categories_cli_errors_name_the_problem(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "guardkit", "train", "categories", "--data-dir", str(tmp_path / "missing")],
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2 and "not a folder" in proc.stderr and "Traceback" not in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "guardkit", "train", "categories", "--data-dir", str(tmp_path),
-                           "--artifact", str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2 and "not an artifact folder" in proc.stderr and "Traceback" not in proc.stderr
