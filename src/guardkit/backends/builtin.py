@@ -256,9 +256,28 @@ class BuiltinClassifier(Classifier):
             windows += rws
             plan.append((pidx if pidx else ridx, ridx, joint))
         scores = self.score_windows(windows)
-        return [self._verdict(scores, pidx, ridx) for pidx, ridx, _ in plan]
+        # A refused harmful request is categorised from the prompt alone: the joint window of a
+        # prompt and its refusal reads differently (on the val split of the training mix, top-1
+        # category 72.7% from the joint window vs 82.7% from the prompt's own, 249 refusals).
+        th = self.thresholds
+        extra: list[Any] = []
+        cat_plan: list[list[int] | None] = []
+        for (pidx, ridx, joint), p in zip(plan, prompts, strict=True):
+            refused = bool(ridx) and scores[ridx[0]][1] >= th.response_refusal
+            flagged = max(scores[i][0] for i in pidx) >= th.prompt_harmful
+            if refused and flagged and joint:
+                ws = prompt_windows(p, self.max_tokens)
+                cat_plan.append(list(range(len(windows) + len(extra), len(windows) + len(extra) + len(ws))))
+                extra += ws
+            else:
+                cat_plan.append(pidx if refused and flagged else None)
+        if extra:
+            scores += self.score_windows(extra)
+        return [self._verdict(scores, pidx, ridx, cidx) for (pidx, ridx, _), cidx in zip(plan, cat_plan, strict=True)]
 
-    def _verdict(self, scores: list[list[float]], pidx: list[int], ridx: list[int]) -> Verdict:
+    def _verdict(self, scores: list[list[float]], pidx: list[int], ridx: list[int],
+                 cat_pidx: list[int] | None = None) -> Verdict:
+        """``cat_pidx``: prompt-only windows to take the categories from (a refused harmful request)."""
         m = self._model
         assert m is not None
         th = self.thresholds
@@ -273,6 +292,8 @@ class BuiltinClassifier(Classifier):
             refusal = TaskVerdict.from_score(rf, th.response_refusal)
             harm = TaskVerdict.from_score(rh, th.response_harmful)
             cat_src.append((rh, r_best))
+        if cat_pidx:
+            cat_src = [(ph, max(cat_pidx, key=lambda i: scores[i][0]))]
         prompt = TaskVerdict.from_score(ph, th.prompt_harmful)
         categories: list[CategoryScore] = []
         if prompt.label or (harm is not None and harm.label):
