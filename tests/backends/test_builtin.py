@@ -157,3 +157,10 @@ def test_a_refused_request_is_categorised_from_the_prompt_alone(clf: BuiltinClas
     joint = strict.classify([(bomb, "I can't help with that.")])[0]
     assert [c.score for c in joint.categories] != [c.score for c in pair.categories]
     assert joint.prompt_harmful == pair.prompt_harmful  # task verdicts never change
+
+
+def test_params_name_the_weights_and_the_scoring_version(clf: BuiltinClassifier) -> None:
+    from guardkit.backends import builtin
+
+    p = clf.params
+    assert p["scoring"] == builtin._SCORING and len(p["weights"]) == 12 and len(p["data_hash"]) == 16

@@ -50,6 +50,10 @@ logger = logging.getLogger(__name__)
 
 _TASKS = ("prompt_harmful", "response_refusal", "response_harmful")
 _LOCK = threading.Lock()
+#: version of how windows become a verdict; bumped when the same weights would give other verdicts
+#: (it is part of ``params``, so prediction caches of an older version are not reused). 2: a refused
+#: harmful request is categorised from its prompt window.
+_SCORING = 2
 _MODELS: dict[tuple[str, tuple[tuple[int, int], ...]], _Loaded] = {}
 _SMALL_TOKENS = 1024  # at most this many tokens in a call: score on one thread
 
@@ -171,7 +175,7 @@ class BuiltinClassifier(Classifier):
     @property
     def params(self) -> dict[str, Any]:
         meta = _read_meta(self.artifact)
-        return {**super().params, "data_hash": meta["data"]["hash"][:16],
+        return {**super().params, "data_hash": meta["data"]["hash"][:16], "scoring": _SCORING,
                 "weights": _weights_tag(str(self.artifact.resolve()), _stamp(self.artifact)), "max_tokens": self.max_tokens}
 
     def _load(self) -> None:
