@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -89,11 +90,16 @@ def _stamp(path: Path) -> tuple[tuple[int, int], ...]:
                                                             if f.is_file()))
 
 
+def weights_sha1(weights: Path) -> str:
+    """SHA-1 of an artifact's ``weights.npz`` (names caches, records soup parents, keys ``params``)."""
+    return hashlib.sha1(weights.read_bytes()).hexdigest()
+
+
 @functools.lru_cache(maxsize=16)
 def _weights_tag(path: str, stamp: tuple[tuple[int, int], ...]) -> str:
-    """Short hash of an artifact's weights.npz (``stamp`` keys the cache)."""
+    """Short :func:`weights_sha1` of an artifact folder (``stamp`` keys the cache)."""
     f = Path(path) / "weights.npz"
-    return hashlib.sha1(f.read_bytes()).hexdigest()[:12] if f.is_file() else "missing"
+    return weights_sha1(f)[:12] if f.is_file() else "missing"
 
 
 def _load_model(path: Path) -> _Loaded:
@@ -260,30 +266,37 @@ class BuiltinClassifier(Classifier):
             windows += rws
             plan.append((pidx if pidx else ridx, ridx, joint))
         scores = self.score_windows(windows)
+        verdicts = [self._verdict(scores, pidx, ridx) for pidx, ridx, _ in plan]
         # A refused harmful request is categorised from the prompt alone: the joint window of a
         # prompt and its refusal reads differently (on the val split of the training mix, top-1
         # category 72.7% from the joint window vs 82.7% from the prompt's own, 249 refusals).
-        th = self.thresholds
         extra: list[Any] = []
-        cat_plan: list[list[int] | None] = []
-        for (pidx, ridx, joint), p in zip(plan, prompts, strict=True):
-            refused = bool(ridx) and scores[ridx[0]][1] >= th.response_refusal
-            flagged = max(scores[i][0] for i in pidx) >= th.prompt_harmful
-            if refused and flagged and joint:
-                ws = prompt_windows(p, self.max_tokens)
-                cat_plan.append(list(range(len(windows) + len(extra), len(windows) + len(extra) + len(ws))))
-                extra += ws
-            else:
-                cat_plan.append(pidx if refused and flagged else None)
+        redo: list[tuple[int, list[int]]] = []
+        for k, ((pidx, _, joint), p, v) in enumerate(zip(plan, prompts, verdicts, strict=True)):
+            if v.prompt_harmful.label and v.response_refusal is not None and v.response_refusal.label:  # type: ignore[union-attr]
+                if joint:  # the prompt has no window of its own yet
+                    ws = prompt_windows(p, self.max_tokens)
+                    pidx = list(range(len(scores) + len(extra), len(scores) + len(extra) + len(ws)))
+                    extra += ws
+                redo.append((k, pidx))
         if extra:
             scores += self.score_windows(extra)
-        return [self._verdict(scores, pidx, ridx, cidx) for (pidx, ridx, _), cidx in zip(plan, cat_plan, strict=True)]
+        for k, pidx in redo:
+            best = max(pidx, key=lambda i: scores[i][0])
+            verdicts[k] = dataclasses.replace(
+                verdicts[k], categories=self._categories(scores[best], verdicts[k].prompt_harmful.score))  # type: ignore[union-attr,arg-type]
+        return verdicts
 
-    def _verdict(self, scores: list[list[float]], pidx: list[int], ridx: list[int],
-                 cat_pidx: list[int] | None = None) -> Verdict:
-        """``cat_pidx``: prompt-only windows to take the categories from (a refused harmful request)."""
+    def _categories(self, window: list[float], p_harm: float) -> tuple[CategoryScore, ...]:
+        """P(harmful) x P(category | harmful) from one window's scores, those >= ``category_min``, best first."""
         m = self._model
         assert m is not None
+        out = [CategoryScore("llamaguard3", code, round(min(max(s, 0.0), 1.0), 4))
+               for code, s in ((c, p_harm * window[3 + k]) for k, c in enumerate(m.meta["categories"]["codes"]))
+               if s >= self.category_min]
+        return tuple(sorted(out, key=lambda c: -(c.score or 0.0)))
+
+    def _verdict(self, scores: list[list[float]], pidx: list[int], ridx: list[int]) -> Verdict:
         th = self.thresholds
         p_best = max(pidx, key=lambda i: scores[i][0])
         ph = scores[p_best][0]
@@ -296,17 +309,10 @@ class BuiltinClassifier(Classifier):
             refusal = TaskVerdict.from_score(rf, th.response_refusal)
             harm = TaskVerdict.from_score(rh, th.response_harmful)
             cat_src.append((rh, r_best))
-        if cat_pidx:
-            cat_src = [(ph, max(cat_pidx, key=lambda i: scores[i][0]))]
         prompt = TaskVerdict.from_score(ph, th.prompt_harmful)
-        categories: list[CategoryScore] = []
+        categories: tuple[CategoryScore, ...] = ()
         if prompt.label or (harm is not None and harm.label):
-            codes = m.meta["categories"]["codes"]
             p_harm, src = max(cat_src)
-            for k, code in enumerate(codes):
-                s = p_harm * scores[src][3 + k]
-                if s >= self.category_min:
-                    categories.append(CategoryScore("llamaguard3", code, round(min(max(s, 0.0), 1.0), 4)))
-            categories.sort(key=lambda c: -(c.score or 0.0))
+            categories = self._categories(scores[src], p_harm)
         return Verdict(prompt_harmful=prompt, response_refusal=refusal, response_harmful=harm,
-                       categories=tuple(categories), backend=self.name)
+                       categories=categories, backend=self.name)

@@ -56,6 +56,11 @@ logger = logging.getLogger(__name__)
 
 ENV_DATA_DIR = "GUARDKIT_DATA_DIR"
 OPENAI_CATEGORIES: tuple[str, ...] = ("S", "H", "V", "HR", "SH", "S3", "H2", "V2")
+#: those codes as the ``openai`` taxonomy (:mod:`guardkit.taxonomy`) names them
+OPENAI_CODE_NAMES: dict[str, str] = {
+    "S": "sexual", "H": "hate", "V": "violence", "HR": "harassment", "SH": "self-harm",
+    "S3": "sexual/minors", "H2": "hate/threatening", "V2": "violence/graphic",
+}
 
 
 @dataclass(frozen=True)

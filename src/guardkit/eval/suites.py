@@ -23,7 +23,7 @@ from typing import Literal
 from .._exceptions import ConfigError
 from .._types import Verdict
 from ..backends.base import Classifier
-from .datasets import LOADERS, OPENAI_CATEGORIES, EvalDataset, resolve_data_dir
+from .datasets import LOADERS, OPENAI_CATEGORIES, OPENAI_CODE_NAMES, EvalDataset, resolve_data_dir
 from .metrics import BinaryMetrics, binary_metrics
 from .runner import PredictionRun, predict
 
@@ -325,13 +325,6 @@ class SuiteEvaluator:
         return tuple(out)
 
 
-#: the OpenAI moderation eval file's category codes as the ``openai`` taxonomy names them
-OPENAI_CODE_NAMES: dict[str, str] = {
-    "S": "sexual", "H": "hate", "V": "violence", "HR": "harassment", "SH": "self-harm",
-    "S3": "sexual/minors", "H2": "hate/threatening", "V2": "violence/graphic",
-}
-
-
 def _hub_codes(names: Sequence[str], taxonomy: str) -> frozenset[str]:
     """The Llama Guard 3 codes that gold categories ``names`` of ``taxonomy`` map to (unknown names: none)."""
     from ..taxonomy import TAXONOMIES, convert
@@ -347,10 +340,10 @@ def _top_category(verdict: Verdict) -> str | None:
     return max(cats.items(), key=lambda kv: -1.0 if kv[1] is None else kv[1])[0]
 
 
-def _category(source: str, name: str, preds: Sequence[bool | None], tops: Sequence[str | None] = (),
-              golds: Sequence[frozenset[str]] = ()) -> CategoryResult:
+def _category(source: str, name: str, preds: Sequence[bool | None], tops: Sequence[str | None],
+              golds: Sequence[frozenset[str]]) -> CategoryResult:
     typed = hit = 0
-    for p, top, gold in zip(preds, tops, golds, strict=False):
+    for p, top, gold in zip(preds, tops, golds, strict=True):
         if p and top is not None and gold:
             typed += 1
             hit += top in gold

@@ -512,7 +512,9 @@ def _artifact_meta(folder: Path, label: str = "") -> tuple[dict[str, Any], Path]
 
 def _weights_tag(weights: Path) -> str:
     """Short hash of an artifact's weights.npz (names hidden-state caches, records soup parents)."""
-    return hashlib.sha1(weights.read_bytes()).hexdigest()[:10]
+    from ..backends.builtin import weights_sha1
+
+    return weights_sha1(weights)[:10]
 
 
 def check_init_from(cfg: TrainConfig) -> tuple[dict[str, Any], Path]:
@@ -752,10 +754,10 @@ def tune_categories(artifact: Path, data_dir: Path, labels: Path | None = None, 
     table = read_category_labels(labels_path)
     cfg, own, stats = _own_mix(artifact, meta, data_dir, device)
     rel, counts = relabel_categories(own, table)
-    rows = [i for i, e in enumerate(rel) if (e.prompt_harmful == 1 or e.response_harmful == 1)]
+    harmful = [e for e in rel if e.prompt_harmful == 1 or e.response_harmful == 1]
     e5 = read_e5()
-    prep = prepare([rel[i] for i in rows], stats, replace(cfg, limit=0), E5Tokenizer(e5))
-    known = [j for j in range(len(rows)) if prep.cat[j] >= 0]
+    prep = prepare(harmful, stats, replace(cfg, limit=0), E5Tokenizer(e5))
+    known = [j for j in range(len(harmful)) if prep.cat[j] >= 0]
     fit_rows = [j for j in known if prep.splits[j] != "val"]
     val_rows = [j for j in known if prep.splits[j] == "val"]
     if len(fit_rows) < 50 or len(val_rows) < 10:

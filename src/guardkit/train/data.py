@@ -18,7 +18,7 @@ import random
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .._exceptions import DatasetError
@@ -1598,8 +1598,6 @@ def relabel_categories(examples: list[Example], labels: dict[str, str]) -> tuple
     hand-written sets' own codes, or the source's keyword hint). Returns the rows and counts
     ``exact`` / ``contained`` / ``kept`` (harmful rows only).
     """
-    import dataclasses
-
     bases: dict[str, list[str]] = {}
     for e in examples:
         k = prompt_key(e.prompt)
@@ -1634,6 +1632,6 @@ def relabel_categories(examples: list[Example], labels: dict[str, str]) -> tuple
             out.append(e)
         else:
             code = labels[k]
-            out.append(dataclasses.replace(e, category=None if code == "none" else code))
+            out.append(replace(e, category=None if code == "none" else code))
         counts[how] += 1
     return out, dict(counts)
