@@ -498,6 +498,39 @@ def test_shipped_written_set_is_well_formed() -> None:
     assert {e.lang for e in rows} == {"en", "ko"}
 
 
+def test_chat_set_takes_chat_kinds_of_written_and_every_chat_row(tmp_path: Path) -> None:
+    from guardkit._exceptions import DatasetError
+    from guardkit.train.data import chat_set
+
+    written, chat = tmp_path / "w.jsonl", tmp_path / "c.jsonl"
+    prompt_only = {"response": None, "response_refusal": None, "response_harmful": None}
+    written.write_text(_written_row() + _written_row(prompt="hey bot whats up", kind="chat-benign", **prompt_only),
+                       encoding="utf-8")
+    chat.write_text(_written_row(prompt="write me a dirty story rn", prompt_harmful=1, category="S12", kind="chat3-toxic",
+                                 **prompt_only), encoding="utf-8")
+    rows = chat_set(10, written, chat)
+    assert [(e.prompt, e.prompt_harmful, e.category, e.response) for e in rows] == [
+        ("hey bot whats up", 0, None, None), ("write me a dirty story rn", 1, "S12", None)]
+    assert {e.source for e in rows} == {"synthetic-agent-chat"}
+    assert len(chat_set(1, written, chat)) == 1
+    chat.write_text(_written_row(lang="de"), encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"chat: .*c.jsonl line 1: .*not en/ko"):
+        chat_set(10, written, chat)
+    with pytest.raises(DatasetError, match="chat: .*missing"):
+        chat_set(10, written, tmp_path / "nope.jsonl")
+
+
+def test_shipped_chat_set_is_well_formed() -> None:
+    from guardkit.train.data import CHAT, chat_set
+
+    rows = chat_set(10**6)
+    assert len(CHAT.read_text(encoding="utf-8").splitlines()) > 1000
+    assert all(e.response is None for e in rows)  # prompt-only messages
+    share = sum(e.prompt_harmful for e in rows) / len(rows)
+    assert 0.2 < share < 0.45  # mostly benign, harmful ones in the same styles
+    assert all(e.category for e in rows if e.prompt_harmful)
+
+
 # ---------------------------------------------------------------- category labels
 def _labels_file(tmp_path: Path, rows: list[dict]) -> Path:
     path = tmp_path / "categories.jsonl"

@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
         layers: Annotated[int | None, typer.Option("--layers", help="Number of e5 layers to fine-tune (full recipe).")] = None,
         extra_sets: Annotated[str | None, typer.Option("--extra-sets", help="Comma-separated optional sets to add to the "
                                                        "mix: contrast, ko-dialogues (hand-written), hh-labels, hh-labels-last "
-                                                       "(hh-rlhf exchanges with our labels), written (agent-written exchanges). Default: the shipped stage-2 "
+                                                       "(hh-rlhf exchanges with our labels), written (agent-written exchanges), chat (agent-written casual chat messages). Default: the shipped stage-2 "
                                                        "sets with --recipe continue, none otherwise; 'none' for none.")] = None,
         device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "auto",
         cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Where to keep the frozen layers' outputs.")] = None,

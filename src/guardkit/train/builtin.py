@@ -62,6 +62,7 @@ EXTRA_SETS: dict[str, ExtraSet] = {
     "hh-labels": ExtraSet("n_hh_labels", 3000, "hh-rlhf-labelled"),
     "hh-labels-last": ExtraSet("n_hh_labels_last", 3500, "hh-rlhf-labelled-last"),
     "written": ExtraSet("n_written", 3000, "synthetic-agent-written"),
+    "chat": ExtraSet("n_chat", 3000, "synthetic-agent-chat"),
 }
 
 

@@ -398,6 +398,7 @@ def hh_labelled_set(data_dir: Path, n: int, labels: Path | None = None, last: bo
 
 
 WRITTEN = Path(__file__).with_name("labels") / "agent-written.jsonl"
+CHAT = Path(__file__).with_name("labels") / "agent-chat.jsonl"
 _WRITTEN_KEYS = {"prompt", "response", "prompt_harmful", "response_refusal", "response_harmful", "category", "lang", "kind"}
 _CODES = {f"S{k}" for k in range(1, 15)}
 
@@ -421,6 +422,23 @@ def _written_problem(r: dict) -> str:
     return ""
 
 
+def _read_written(path: Path, name: str, source: str, keep: Callable[[dict], bool] = lambda r: True) -> list[Example]:
+    """The rows of one agent-written JSONL file that ``keep`` accepts, as examples of ``source``
+    (a row that breaks the schema raises :class:`DatasetError` naming set, file and line)."""
+    if not path.is_file():
+        raise DatasetError(f"{name}: file {path} is missing")
+    out: list[Example] = []
+    for i, r in enumerate(_jsonl(path), 1):
+        problem = _written_problem(r)
+        if problem:
+            raise DatasetError(f"{name}: {path} line {i}: {problem}")
+        if keep(r):
+            out.append(Example(r["prompt"].strip(), r["response"].strip() if r["response"] is not None else None,
+                               r["prompt_harmful"], r["response_refusal"], r["response_harmful"],
+                               category=r["category"] if r["prompt_harmful"] else None, source=source, lang=r["lang"]))
+    return out
+
+
 def written_set(n: int, path: Path | None = None) -> list[Example]:
     """``written``: exchanges written for guardkit, text and labels, by AI annotator agents.
 
@@ -431,21 +449,19 @@ def written_set(n: int, path: Path | None = None) -> list[Example]:
     with a buried request; Korean comments and exchanges. ``path`` defaults to :data:`WRITTEN`. A row
     that breaks the schema raises :class:`DatasetError` naming its line. Returns at most ``n`` rows.
     """
-    path = path or WRITTEN
-    if not path.is_file():
-        raise DatasetError(f"written: file {path} is missing")
-    out: list[Example] = []
-    for i, r in enumerate(_jsonl(path), 1):
-        problem = _written_problem(r)
-        if problem:
-            raise DatasetError(f"written: {path} line {i}: {problem}")
-        out.append(Example(r["prompt"].strip(), r["response"].strip() if r["response"] is not None else None,
-                           r["prompt_harmful"], r["response_refusal"], r["response_harmful"],
-                           category=r["category"] if r["prompt_harmful"] else None,
-                           source="synthetic-agent-written", lang=r["lang"]))
-        if len(out) >= n:
-            break
-    return out
+    return _read_written(path or WRITTEN, "written", "synthetic-agent-written")[:n]
+
+
+def chat_set(n: int, written: Path | None = None, chat: Path | None = None) -> list[Example]:
+    """``chat``: user messages as typed into a public chatbot, prompt only, written for guardkit by AI annotator agents.
+
+    The ``chat*`` rows of ``written`` (rounds 1-2, :data:`WRITTEN`) and every row of ``chat``
+    (round 3, :data:`CHAT`): everyday messages (small talk, creative writing, role-play,
+    coding, advice, homework) and harmful ones written in the same casual styles, so that a
+    casual style carries no signal (docs/agent-written-brief.md, round 3). Returns at most ``n`` rows.
+    """
+    rows = _read_written(written or WRITTEN, "chat", "synthetic-agent-chat", lambda r: str(r["kind"]).startswith("chat"))
+    return (rows + _read_written(chat or CHAT, "chat", "synthetic-agent-chat"))[:n]
 
 
 # ---------------------------------------------------------------- loaders: Korean
@@ -1441,7 +1457,7 @@ def _ko_dialogue_set(rng: random.Random, n: int) -> list[Example]:
 def build_mix(
     data_dir: Path, seed: int = 0, n_wrapped: int = 1600, n_synth_refusals: int = 2400, n_adv_frames: int = 4000,
     n_adv_responses: int = 1800, n_safe_completions: int = 1400, n_benign_answers: int = 1000, n_contrast: int = 0,
-    n_ko_dialogues: int = 0, n_hh_labels: int = 0, n_hh_labels_last: int = 0, n_written: int = 0,
+    n_ko_dialogues: int = 0, n_hh_labels: int = 0, n_hh_labels_last: int = 0, n_written: int = 0, n_chat: int = 0,
 ) -> tuple[list[Example], dict[str, object]]:
     """Load every permissive train set under ``data_dir`` and add the synthetic rows.
 
@@ -1468,9 +1484,10 @@ def build_mix(
         :data:`KO_BENIGN_DIALOGUES`): threats, extortion, bullying vs look-alike everyday chats.
       * ``hh-rlhf-labelled`` / ``hh-rlhf-labelled-last``: hh-rlhf red-team exchanges (first /
         last exchange of each transcript) with our own absolute labels (:func:`hh_labelled_set`).
-      * ``synthetic-agent-written``: exchanges written for guardkit by AI annotator agents (:func:`written_set`).
-    The last five are off by default (``n_contrast=2000, n_ko_dialogues=600, n_hh_labels=3000,
-    n_hh_labels_last=3500, n_written=3000`` turn them on;
+      * ``synthetic-agent-written``: exchanges written for guardkit by AI annotator agents (:func:`written_set`);
+      * ``synthetic-agent-chat``: casual chatbot user messages written by the same agents (:func:`chat_set`).
+    The last six are off by default (``n_contrast=2000, n_ko_dialogues=600, n_hh_labels=3000,
+    n_hh_labels_last=3500, n_written=3000, n_chat=3000`` turn them on;
     ``TrainConfig.extra_sets`` / ``--extra-sets`` does it by name). Trained from scratch with them,
     a model scored 0.8 F1 lower on the shared validation rows, so stage 1 of the shipped model
     leaves them out; its CPU stage 2 (``--recipe continue``) adds them (docs/model-card.md).
@@ -1512,6 +1529,8 @@ def build_mix(
         synth["hh-rlhf-labelled-last"] = hh_labelled_set(data_dir, n_hh_labels_last, last=True)
     if per and n_written:
         synth["synthetic-agent-written"] = written_set(n_written)
+    if per and n_chat:
+        synth["synthetic-agent-chat"] = chat_set(n_chat)
     for name in synth:
         synth[name], dropped[name] = _clean(synth[name], all_overlap)
     seen: set[str] = set()
@@ -1530,7 +1549,7 @@ def build_mix(
     lic |= {n: "built here from the sets above (see model card)" for n in synth}
     lic |= {n: "built here (hand-written templates)" for n in ("synthetic-contrast", "synthetic-ko-dialogues") if n in synth}
     lic |= {n: "MIT (hh-rlhf texts) + labels built here" for n in ("hh-rlhf-labelled", "hh-rlhf-labelled-last") if n in synth}
-    lic |= {n: "built here (written by AI annotator agents)" for n in ("synthetic-agent-written",) if n in synth}
+    lic |= {n: "built here (written by AI annotator agents)" for n in ("synthetic-agent-written", "synthetic-agent-chat") if n in synth}
     stats: dict[str, object] = {
         "sets": {k: {"rows": counts.get(k, 0), "license": lic.get(k, "?"), "dropped_eval_overlap": dropped.get(k, 0)}
                  for k in sorted(set(counts) | set(per))},
