@@ -58,7 +58,7 @@ def e5():  # type: ignore[no-untyped-def]
 
 @pytest.fixture()
 def bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(tbundle, "build_mix", lambda data_dir, seed: (_examples(), {"sets": {"t": {"rows": 121}}}))
+    monkeypatch.setattr(tb, "build_mix", lambda data_dir, seed: (_examples(), {"sets": {"t": {"rows": 121}}}))
     path = tmp_path / "mix.npz"
     summary = tbundle.write_bundle(tmp_path, path, tb.TrainConfig.full())
     assert summary["examples"] == len(_examples()) and path.stat().st_size == summary["bytes"]
@@ -98,9 +98,29 @@ def test_hidden_cache_keys_are_e5_ids(bundle: Path, e5) -> None:  # type: ignore
     assert len(known) == 6 and all(torch.equal(a, b) for a, b in zip(hidden, again, strict=True))
 
 
+def test_mix_applies_our_category_labels_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import guardkit.train.data as data
+
+    examples = _examples()
+    monkeypatch.setattr(tb, "build_mix", lambda data_dir, seed, **o: (examples, {"sets": {}}))
+    labels = tmp_path / "categories.jsonl"
+    labels.write_text(json.dumps({"id": data.prompt_key(HARMFUL[0]), "c": "S1"}) + "\n")
+    monkeypatch.setattr(data, "CATEGORY_LABELS", labels)
+    plain, plain_stats = tb.TrainConfig().mix(tmp_path)
+    own, stats = tb.TrainConfig(category_labels=True).mix(tmp_path)
+    assert plain == examples and "category_labels" not in plain_stats
+    # every row with HARMFUL[0] as its prompt (prompt-only and with a reply) is relabelled; the rest keep S9
+    assert [e.category for e in own if e.prompt == HARMFUL[0]] == ["S1", "S1"]
+    assert [e.category for e in own if e.prompt != HARMFUL[0]] == [e.category for e in examples if e.prompt != HARMFUL[0]]
+    assert stats["category_labels"] == {"file": "categories.jsonl", "exact": 2, "contained": 0, "kept": 78}
+    assert data.data_hash(own) != data.data_hash(plain)  # a different mix: a different data hash
+
+
 def test_bundle_refuses_other_settings(bundle: Path) -> None:
     with pytest.raises(ConfigError, match="max_prompt"):
         tbundle.read_bundle(bundle, tb.TrainConfig.full(max_prompt=64))
+    with pytest.raises(ConfigError, match="category_labels"):
+        tbundle.read_bundle(bundle, tb.TrainConfig.full(category_labels=True))
     with pytest.raises(ConfigError, match="does not exist"):
         tbundle.read_bundle(bundle.with_name("nope.npz"), tb.TrainConfig.full())
     junk = bundle.with_name("junk.npz")
@@ -203,7 +223,7 @@ def test_extra_sets_map_to_mix_options_and_survive_meta_json() -> None:
     assert tb.TrainConfig.full().mix_options() == {}
     every = tb.TrainConfig(extra_sets=tuple(tb.EXTRA_SETS)).mix_options()
     assert every == {"n_contrast": 2000, "n_ko_dialogues": 600, "n_hh_labels": 3000, "n_hh_labels_last": 3500,
-                     "n_written": 3000}
+                     "n_written": 3000, "n_chat": 3000}
 
 
 def test_cli_help_names_every_extra_set() -> None:
@@ -401,7 +421,7 @@ def test_tune_categories_refits_only_the_category_outputs(tmp_path: Path, monkey
     from guardkit.train.data import prompt_key
 
     examples = _category_examples()
-    monkeypatch.setattr(tbundle, "build_mix", lambda data_dir, seed: (examples, {"sets": {"t": {"rows": len(examples)}}}))
+    monkeypatch.setattr(tb, "build_mix", lambda data_dir, seed: (examples, {"sets": {"t": {"rows": len(examples)}}}))
     bundle = tmp_path / "mix.npz"
     tbundle.write_bundle(tmp_path, bundle, tb.TrainConfig.full())
     art = tmp_path / "art"

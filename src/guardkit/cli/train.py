@@ -44,6 +44,9 @@ def register(app: typer.Typer) -> None:
                                                        "mix: contrast, ko-dialogues (hand-written), hh-labels, hh-labels-last "
                                                        "(hh-rlhf exchanges with our labels), written (agent-written exchanges), chat (agent-written casual chat messages). Default: the shipped stage-2 "
                                                        "sets with --recipe continue, none otherwise; 'none' for none.")] = None,
+        category_labels: Annotated[bool, typer.Option("--category-labels", help="Train the category outputs on guardkit's "
+                                                      "own category labels (train/labels/categories.jsonl) instead of "
+                                                      "the sets' keyword hints.")] = False,
         device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "auto",
         cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Where to keep the frozen layers' outputs.")] = None,
         bundle: Annotated[Path | None, typer.Option("--bundle", help="Train from a bundle (see --export-bundle) instead of --data-dir.")] = None,
@@ -58,7 +61,7 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"--recipe must be 'full', 'frozen' or 'continue', got {recipe!r}")
         if (recipe == "continue") != (init_from is not None):
             raise ConfigError("--recipe continue and --init-from go together (give both or neither)")
-        changes: dict[str, object] = {"seed": seed, "device": device}
+        changes: dict[str, object] = {"seed": seed, "device": device, "category_labels": category_labels}
         if epochs is not None:
             if epochs < 1:
                 raise ConfigError(f"--epochs must be at least 1, got {epochs}")

@@ -88,6 +88,9 @@ class TrainConfig:
     init_from: str | None = None
     #: optional hand-written sets added to the mix (see :data:`EXTRA_SETS`)
     extra_sets: tuple[str, ...] = ()
+    #: train the category outputs on guardkit's own category labels (``train/labels/categories.jsonl``,
+    #: applied by :func:`~guardkit.train.data.relabel_categories`) instead of the sets' keyword hints
+    category_labels: bool = False
 
     def __post_init__(self) -> None:
         if not (self.device in ("cpu", "auto") or self.device.startswith("cuda")):
@@ -112,6 +115,16 @@ class TrainConfig:
     def mix_options(self) -> dict[str, int]:
         """``build_mix`` keywords for :attr:`extra_sets`."""
         return {EXTRA_SETS[name].option: EXTRA_SETS[name].rows for name in self.extra_sets}
+
+    def mix(self, data_dir: Path) -> tuple[list[Example], dict[str, Any]]:
+        """The training mix this configuration trains on, built from ``data_dir`` (the data/train folder)."""
+        examples, stats = build_mix(Path(data_dir), seed=self.seed, **self.mix_options())
+        if self.category_labels:
+            from .data import CATEGORY_LABELS, read_category_labels, relabel_categories
+
+            examples, counts = relabel_categories(examples, read_category_labels(CATEGORY_LABELS))
+            stats["category_labels"] = {"file": CATEGORY_LABELS.name, **counts}
+        return examples, stats
 
     @classmethod
     def continued(cls, init_from: str, **changes: Any) -> TrainConfig:
@@ -392,7 +405,7 @@ def train_builtin(data_dir: Path | None, out_dir: Path, config: TrainConfig | No
         if data_dir is None:
             raise ConfigError("give the data/train folder or a bundle")
         e5 = read_e5()
-        examples, stats = build_mix(Path(data_dir), seed=cfg.seed, **cfg.mix_options())
+        examples, stats = cfg.mix(Path(data_dir))
         prep = prepare(examples, stats, cfg, E5Tokenizer(e5))
     logger.info("training mix: %d examples, hash %s", len(prep.windows), prep.dhash[:12])
     return fit(prep, e5, cfg, Path(out_dir), cache_dir)
@@ -637,7 +650,7 @@ def _own_mix(artifact: Path, meta: dict[str, Any], data_dir: Path, device: str) 
     known = set(TrainConfig.__dataclass_fields__)
     cfg = TrainConfig(**{k: v for k, v in meta["config"].items() if k in known and k not in ("device", "extra_sets")},
                       extra_sets=tuple(meta["config"].get("extra_sets", ())), device=device)
-    own, stats = build_mix(data_dir, seed=cfg.seed, **cfg.mix_options())
+    own, stats = cfg.mix(data_dir)
     if data_hash(own) != meta["data"]["hash"]:
         raise ConfigError(f"--data-dir {data_dir} does not rebuild the training mix {artifact} was trained on (data hash differs)")
     return cfg, own, stats
@@ -676,7 +689,7 @@ def tune_thresholds(artifact: Path, data_dir: Path, tune_sets: tuple[str, ...], 
     cfg = replace(cfg, extra_sets=trained + tuple(tune_sets))
     # the tuning rows as the mix with them holds them (its shuffle differs: the artifact's own mix is built alone)
     sources = {EXTRA_SETS[name].source for name in tune_sets}
-    tune = [e for e in build_mix(data_dir, seed=cfg.seed, **cfg.mix_options())[0] if e.source in sources]
+    tune = [e for e in cfg.mix(data_dir)[0] if e.source in sources]
     if not tune:
         raise DatasetError(f"--data-dir {data_dir} holds no rows of {list(tune_sets)}")
     e5 = read_e5()

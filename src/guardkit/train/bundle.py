@@ -24,7 +24,6 @@ import numpy as np
 
 from .._exceptions import ConfigError, DatasetError
 from .builtin import Prepared, TrainConfig, prepare
-from .data import build_mix
 
 __all__ = ["read_bundle", "write_bundle"]
 
@@ -32,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 _SPLITS = ("train", "val", "cal")
 #: TrainConfig fields that shape the bundled windows: a bundle is only valid for the same values.
-_SHAPING = ("seed", "max_prompt", "max_resp", "limit", "extra_sets")
+_SHAPING = ("seed", "max_prompt", "max_resp", "limit", "extra_sets", "category_labels")
 _ROW_BYTES = 18  # one Q4_0 block: fp16 scale + 16 bytes of nibbles
 
 
@@ -41,7 +40,7 @@ def write_bundle(data_dir: Path, path: Path, cfg: TrainConfig) -> dict[str, Any]
     from ..backends._e5 import E5Tokenizer, read_e5
 
     e5 = read_e5()
-    examples, stats = build_mix(Path(data_dir), seed=cfg.seed, **cfg.mix_options())
+    examples, stats = cfg.mix(Path(data_dir))
     prep = prepare(examples, stats, cfg, E5Tokenizer(e5))
     used = np.unique(np.concatenate([np.asarray(w.ids, dtype=np.int64) for w in prep.windows] + [np.arange(4)]))
     remap = np.full(int(e5.config["vocab"]), -1, dtype=np.int64)
@@ -92,8 +91,9 @@ def read_bundle(path: Path, cfg: TrainConfig) -> tuple[Any, Prepared]:
         info = json.loads(str(z["info"]))
     except (OSError, ValueError, KeyError) as exc:
         raise DatasetError(f"{path} is not a guardkit training bundle: {exc}") from exc
-    asked = json.loads(json.dumps({k: getattr(cfg, k) for k in info["config"]}))  # as stored: tuples become lists
-    mismatch = {k: (v, asked[k]) for k, v in info["config"].items() if asked[k] != v}
+    stored = {"category_labels": False, **info["config"]}  # bundles written before the setting existed had it off
+    asked = json.loads(json.dumps({k: getattr(cfg, k) for k in stored}))  # as stored: tuples become lists
+    mismatch = {k: (v, asked[k]) for k, v in stored.items() if asked[k] != v}
     if mismatch:
         raise ConfigError(f"bundle {path} was built with other settings (bundle, asked): {mismatch}; rebuild it")
     if info["n_layers"] < cfg.n_frozen + cfg.n_trained:
