@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+_SWEEP = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -36,7 +38,8 @@ def main() -> None:
                     help="also score ALL rows (every split) of this extra set: only for sets none of the artifacts "
                          "was trained on (repeat)")
     ap.add_argument("--sweep", choices=("prompt_harmful", "response_refusal", "response_harmful"),
-                    help="also print this task's F1 at thresholds 0.1 ... 0.9 for every row group")
+                    help="also print this task's F1, share of negatives flagged and recall at thresholds 0.1 ... 0.95 "
+                         "for every row group")
     ap.add_argument("--save-scores", type=Path,
                     help="also write <dir>/<artifact name>.npz: calibrated probabilities, labels and row group of every scored row")
     ap.add_argument("--auprc", action="store_true",
@@ -112,8 +115,13 @@ def main() -> None:
             for g, rows in groups.items():
                 m = np.array([r for r in rows if not np.isnan(y[r])], dtype=int)
                 if len(m) and y[m].sum():
-                    curve = "  ".join(f"{th:.1f}:{100 * f1_at(p[m], y[m], th):.1f}" for th in np.arange(0.1, 0.95, 0.1))
-                    print(f"  sweep {args.sweep} {g}: {curve}")
+                    curve = "  ".join(f"{th:.2f}:{100 * f1_at(p[m], y[m], th):.1f}" for th in _SWEEP)
+                    print(f"  sweep {args.sweep} {g} F1: {curve}")
+                    neg = m[y[m] == 0]
+                    if len(neg):  # how often a negative row is flagged, and how many positives are caught
+                        rates = "  ".join(f"{th:.2f}:{100 * np.mean(p[neg] >= th):.1f}/{100 * np.mean(p[m][y[m] == 1] >= th):.1f}"
+                                          for th in _SWEEP)
+                        print(f"  sweep {args.sweep} {g} flagged-negatives%/recall%: {rates}")
         if args.save_scores:
             group = np.full(len(idx), "", dtype=object)
             for g, rows in groups.items():
