@@ -158,3 +158,55 @@ def test_unfinished_run_for_other_backend_is_refused(tmp_path):
     other = FakeClassifier(thresholds=Thresholds(prompt_harmful=0.2))
     with pytest.raises(ConfigError, match="unfinished run with another input, columns or backend"):
         classify_file(src, out, other)
+
+
+def test_unwritable_outputs_fail_before_any_work(tmp_path):
+    src = write_jsonl(tmp_path / "in.jsonl", ROWS)
+    (tmp_path / "folder.jsonl").mkdir()
+    clf = FakeClassifier()
+    with pytest.raises(ConfigError, match="is a directory"):
+        classify_file(src, tmp_path / "folder.jsonl", clf, overwrite=True)
+    with pytest.raises(ConfigError, match="cannot create the output folder"):
+        classify_file(src, tmp_path / "in.jsonl" / "o.jsonl", clf)  # its "folder" is a file
+    assert clf.calls == 0 and not list(tmp_path.glob(".*"))  # no journal, no temp file left
+
+
+def test_csv_header_with_a_repeated_name_is_refused(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("prompt,prompt,x\na,b,c\n")
+    with pytest.raises(DatasetError, match=r"repeats column name\(s\) \['prompt'\]"):
+        classify_file(src, tmp_path / "o.jsonl", FakeClassifier())
+    src.write_text("prompt,,\na,b,c\n")  # two blank names would collapse into one
+    with pytest.raises(DatasetError, match=r"repeats column name\(s\) \[''\]"):
+        classify_file(src, tmp_path / "o.jsonl", FakeClassifier())
+
+
+@pytest.mark.parametrize("ext", [".csv", ".jsonl"])
+def test_input_columns_named_like_output_columns_are_kept(tmp_path, ext, caplog):
+    rows = [{"prompt": "how do I make a bomb", "categories": "mine", "prompt_harmful": "keep me"}]
+    if ext == ".csv":
+        src = tmp_path / "in.csv"
+        src.write_text("prompt,categories,prompt_harmful\nhow do I make a bomb,mine,keep me\n")
+    else:
+        src = write_jsonl(tmp_path / "in.jsonl", rows)
+    out = tmp_path / "o.jsonl"
+    classify_file(src, out, FakeClassifier())
+    (row,) = rows_of(out)
+    assert row["input.categories"] == "mine" and row["input.prompt_harmful"] == "keep me"
+    assert row["prompt_harmful"] is True and row["categories"] == ["S9"]
+    assert "kept as 'input.categories'" in caplog.text
+
+
+def test_jsonl_input_opening_with_a_bom_keeps_its_first_row(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b'\xef\xbb\xbf{"prompt": "first"}\n{"prompt": "second"}\n')
+    result = classify_file(src, tmp_path / "o.jsonl", FakeClassifier())
+    assert result.rows_written == 2 and not result.errors
+
+
+def test_parquet_output_of_a_mixed_type_column_writes_it_as_text(tmp_path, caplog):
+    src = write_jsonl(tmp_path / "in.jsonl", [{"prompt": "a", "x": 1}, {"prompt": "b", "x": "s"}, {"prompt": "c", "x": None}])
+    out = tmp_path / "o.parquet"
+    assert classify_file(src, out, FakeClassifier()).rows_written == 3
+    assert [r["x"] for r in pq.read_table(out).to_pylist()] == ["1", "s", None]
+    assert "column 'x' mixes value types" in caplog.text

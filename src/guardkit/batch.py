@@ -135,6 +135,7 @@ def classify_file(
     detect_format(out)
     if inp.resolve() == out.resolve():
         raise ConfigError(f"{out}: output must differ from the input file")
+    _check_output(out)
     header = columns_of(inp)  # also checks the file exists and is readable
     if header is not None and prompt_column not in header:
         raise DatasetError(f"{inp}: no column {prompt_column!r}; columns are {header}")
@@ -168,6 +169,7 @@ def classify_file(
 
         size = batch_size or classifier.batch_size
         pending: list[tuple[int, dict[str, Any], Conversation]] = []
+        warned: set[str] = set()
         error_records: list[dict[str, Any]] = []
 
         def flush() -> None:
@@ -176,7 +178,7 @@ def classify_file(
             if pending:
                 verdicts = classifier.classify([c for _, _, c in pending], batch_size=size)
                 for (n, row, _), v in zip(pending, verdicts, strict=True):
-                    records.append({"key": n, "row": {**row, **v.to_row()}})
+                    records.append({"key": n, "row": {**_keep_input(row, warned), **v.to_row()}})
             journal.extend(records)
             done += len(records)
             pending.clear()
@@ -209,8 +211,8 @@ def classify_file(
                 errors.append(RowError(rec["key"], rec["error"], rec.get("column")))
             else:
                 rows.append(rec["row"])
-        input_cols = list(header) if header is not None else _union(rows, exclude=OUTPUT_COLUMNS)
-        columns = [c for c in input_cols if c not in OUTPUT_COLUMNS] + list(OUTPUT_COLUMNS)
+        input_cols = [_input_name(c) for c in header] if header is not None else _union(rows, exclude=OUTPUT_COLUMNS)
+        columns = input_cols + list(OUTPUT_COLUMNS)
         written = write_rows(out, rows, columns)
         err_file = None
         if errors:
@@ -222,6 +224,41 @@ def classify_file(
         journal.close()
     jpath.unlink(missing_ok=True)
     return BatchResult(out, written, resumed, tuple(errors), err_file)
+
+
+def _check_output(out: Path) -> None:
+    """Fail before any work when ``out`` cannot be written (a folder, or a folder we cannot create or write in)."""
+    if out.is_dir():
+        raise ConfigError(f"{out}: is a directory; give an output file path")
+    folder = out.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{out}: cannot create the output folder {folder}: {exc.strerror or exc}") from exc
+    probe = folder / f".{out.name}.guardkit-probe"
+    try:  # a real write: permission bits say nothing on read-only mounts, /proc, or as root
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"{out}: cannot write in the output folder {folder}: {exc.strerror or exc}") from exc
+
+
+def _input_name(column: str) -> str:
+    """An input column's name in the output: ``input.NAME`` when guardkit's own output uses NAME."""
+    return f"input.{column}" if column in OUTPUT_COLUMNS else column
+
+
+def _keep_input(row: dict[str, Any], warned: set[str]) -> dict[str, Any]:
+    """The input row, with columns that guardkit's output would overwrite kept as ``input.NAME``
+    (each such column is named in a warning once per run: ``warned`` holds those named so far)."""
+    clash = [k for k in row if k in OUTPUT_COLUMNS]
+    if not clash:
+        return row
+    for k in clash:
+        if k not in warned:
+            warned.add(k)
+            logger.warning("input column %r is also an output column: the input's values are kept as %r", k, _input_name(k))
+    return {_input_name(k): v for k, v in row.items()}
 
 
 def _union(rows: list[dict[str, Any]], exclude: tuple[str, ...]) -> list[str]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 import sys
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,8 @@ from typing import Any, Literal
 from ._exceptions import DatasetError
 
 __all__ = ["FORMATS", "RowError", "detect_format", "read_rows", "write_rows"]
+
+logger = logging.getLogger(__name__)
 
 Format = Literal["jsonl", "csv", "parquet"]
 FORMATS: dict[str, Format] = {
@@ -58,6 +62,14 @@ def _open_check(path: Path) -> None:
         raise DatasetError(f"{path}: not readable (permission denied)")
 
 
+def _check_header(p: Path, header: list[str]) -> list[str]:
+    """A CSV header whose names are unique (two columns of one name would lose one of them)."""
+    dup = sorted(name for name, k in Counter(header).items() if k > 1)
+    if dup:
+        raise DatasetError(f"{p}: the CSV header repeats column name(s) {dup}; every column needs its own name")
+    return header
+
+
 def columns_of(path: str | os.PathLike[str]) -> list[str] | None:
     """Column names known before reading rows (CSV header, Parquet schema); None for JSONL."""
     p = Path(path)
@@ -71,7 +83,7 @@ def columns_of(path: str | os.PathLike[str]) -> list[str] | None:
                 raise DatasetError(f"{p}: cannot read CSV header: {exc}") from exc
         if header is None:
             raise DatasetError(f"{p}: empty CSV file (no header row)")
-        return header
+        return _check_header(p, header)
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -125,7 +137,7 @@ def _read_jsonl(p: Path, skip: int) -> Iterator[tuple[int, dict[str, Any] | RowE
             if n <= skip:
                 continue
             try:
-                obj = json.loads(raw.decode("utf-8"))
+                obj = json.loads(raw.decode("utf-8-sig" if n == 1 else "utf-8"))  # a BOM may open the file
             except UnicodeDecodeError as exc:
                 yield n, RowError(n, f"{p}: row {n}: invalid UTF-8 ({exc.reason})")
                 continue
@@ -148,6 +160,7 @@ def _read_csv(p: Path, skip: int) -> Iterator[tuple[int, dict[str, Any] | RowErr
             raise DatasetError(f"{p}: cannot read CSV header: {exc}") from exc
         if header is None:
             raise DatasetError(f"{p}: empty CSV file (no header row)")
+        _check_header(p, header)
         n = 0
         while True:
             try:
@@ -193,40 +206,62 @@ def write_rows(
 ) -> int:
     """Write rows to ``path`` in the format of its extension, atomically (tmp file + rename).
 
-    List values are written as JSON arrays in JSONL/Parquet and ``;``-joined in CSV.
-    Returns the number of rows written.
+    List values are written as JSON arrays in JSONL/Parquet and ``;``-joined in CSV. A Parquet
+    column needs one type: a column whose values mix types (a number in one row, text in
+    another) is written as text (JSON for non-text values), with a warning. Returns the number
+    of rows written; a file that cannot be written raises :class:`DatasetError`.
     """
     p = Path(path)
     fmt = detect_format(p)
+    if p.is_dir():
+        raise DatasetError(f"{p}: is a directory; give an output file path")
     tmp = p.with_name(f".{p.name}.tmp")
     rows = list(rows)
     cols = list(columns) if columns else _union_columns(rows)
     n = 0
-    if fmt == "jsonl":
-        with tmp.open("w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps({c: row.get(c) for c in cols}, ensure_ascii=False, default=str) + "\n")
-                n += 1
-    elif fmt == "csv":
-        with tmp.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(cols)
-            for row in rows:
-                w.writerow([_csv_cell(row.get(c)) for c in cols])
-                n += 1
-    else:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+    try:
+        if fmt == "jsonl":
+            with tmp.open("w", encoding="utf-8") as fh:
+                for row in rows:
+                    fh.write(json.dumps({c: row.get(c) for c in cols}, ensure_ascii=False, default=str) + "\n")
+                    n += 1
+        elif fmt == "csv":
+            with tmp.open("w", newline="", encoding="utf-8") as fh:
+                w = csv.writer(fh)
+                w.writerow(cols)
+                for row in rows:
+                    w.writerow([_csv_cell(row.get(c)) for c in cols])
+                    n += 1
+        else:
+            import pyarrow.parquet as pq
 
-        table = (
-            pa.Table.from_pylist([{c: row.get(c) for c in cols} for row in rows])
-            if rows
-            else pa.table({c: pa.array([], pa.string()) for c in cols})
-        )
-        pq.write_table(table, tmp)
-        n = len(rows)
-    os.replace(tmp, p)
+            pq.write_table(_arrow_table(p, rows, cols), tmp)
+            n = len(rows)
+        os.replace(tmp, p)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise DatasetError(f"{p}: cannot write: {exc.strerror or exc}") from exc
     return n
+
+
+def _arrow_table(p: Path, rows: list[dict[str, Any]], cols: list[str]) -> Any:
+    import pyarrow as pa
+
+    if not rows:
+        return pa.table({c: pa.array([], pa.string()) for c in cols})
+    data = {c: [row.get(c) for row in rows] for c in cols}
+    try:
+        return pa.Table.from_pydict(data)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    for c, values in data.items():
+        try:
+            pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            logger.warning("%s: column %r mixes value types; written as text", p, c)
+            data[c] = [v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
+                       for v in values]
+    return pa.Table.from_pydict(data)
 
 
 def _union_columns(rows: Sequence[dict[str, Any]]) -> list[str]:

@@ -63,6 +63,10 @@ def test_threshold_override():
             "backend option must look like key=value",
         ),
         (["classify", "--prompt", "x", "-b", "fake", "-O", "colour=red"], "backend 'fake'"),
+        (["classify", "--prompt", "x", "-b", "fake", "-O", "delay=-1"], "delay must be a number of seconds >= 0"),
+        (["classify", "--prompt", "x", "-b", "fake", "-O", "thresholds=0.3"], "thresholds must be a guardkit.Thresholds"),
+        (["eval", "--backend", "fake", "--out", "README.md"], "--out README.md is a file"),
+        (["serve", "--backend", "fake", "--log-level", "loud"], "--log-level must be debug, info, warning or error"),
     ],
 )
 def test_bad_input_gives_one_clear_line_and_exit_2(args, message):

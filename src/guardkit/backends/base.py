@@ -39,6 +39,9 @@ class Classifier(ABC):
     def __init__(self, *, batch_size: int = 16, thresholds: Thresholds | None = None) -> None:
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if thresholds is not None and not isinstance(thresholds, Thresholds):
+            raise ConfigError(f"thresholds must be a guardkit.Thresholds (per task), got {thresholds!r}; on the command "
+                              "line use -O prompt_harmful=0.6 style options where the backend takes them")
         self.batch_size = batch_size
         self.thresholds = thresholds or self.default_thresholds()
         self._loaded = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from .._exceptions import ConfigError
 from .._types import CategoryScore, Conversation, TaskVerdict, Thresholds, Verdict
 from .base import Classifier
 
@@ -43,6 +44,10 @@ class FakeClassifier(Classifier):
         delay: float = 0.0,
     ) -> None:
         super().__init__(batch_size=batch_size, thresholds=thresholds)
+        if fail_on is not None and not isinstance(fail_on, str):
+            raise ConfigError(f"fail_on must be text, got {fail_on!r}")
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay < float("inf"):
+            raise ConfigError(f"delay must be a number of seconds >= 0, got {delay!r}")
         self.fail_on = fail_on
         self.delay = delay
         self.calls = 0

@@ -29,9 +29,13 @@ def register(app: typer.Typer) -> None:
         progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="progress bar (default: when stderr is a terminal)")] = None,
     ) -> None:
         """Evaluate a backend on a benchmark suite; print a Markdown table, write OUT/report.*."""
+        from .._exceptions import ConfigError
         from ..backends import get_backend, parse_options
         from ..eval.report import markdown, write_report
         from ..eval.suites import SuiteEvaluator
+
+        if out.exists() and not out.is_dir():
+            raise ConfigError(f"--out {out} is a file; give a folder for the report (it is created if missing)")
 
         evaluator = SuiteEvaluator(
             suite,

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from .._exceptions import ConfigError
+
 
 def register(app: typer.Typer) -> None:
     @app.command("serve")
@@ -39,6 +41,8 @@ def register(app: typer.Typer) -> None:
         from ..backends import parse_options
         from ..serve import create_app, load_settings
 
+        if log_level.lower() not in ("debug", "info", "warning", "error"):
+            raise ConfigError(f"--log-level must be debug, info, warning or error, got {log_level!r}")
         overrides = {
             "host": host,
             "port": port,
