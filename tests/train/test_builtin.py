@@ -388,13 +388,14 @@ def test_tune_thresholds_uses_unseen_rows_and_recalibrate_undoes_it(bundle: Path
     assert again["thresholds"] == trained["thresholds"] and "thresholds_tuned" not in json.loads((art / "meta.json").read_text())
 
 
-@pytest.mark.parametrize("command", ["thresholds", "categories"])
+@pytest.mark.parametrize("command", ["thresholds", "categories", "head"])
 def test_artifact_cli_errors_name_the_problem(tmp_path: Path, command: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "guardkit", "train", command, "--data-dir", str(tmp_path / "missing")],
+    more = ["--out", str(tmp_path / "new")] if command == "head" else []
+    proc = subprocess.run([sys.executable, "-m", "guardkit", "train", command, "--data-dir", str(tmp_path / "missing"), *more],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "not a folder" in proc.stderr and "Traceback" not in proc.stderr
     proc = subprocess.run([sys.executable, "-m", "guardkit", "train", command, "--data-dir", str(tmp_path),
-                           "--artifact", str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=120)
+                           "--artifact", str(tmp_path / "nowhere"), *more], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "not an artifact folder" in proc.stderr and "Traceback" not in proc.stderr
 
 
@@ -462,3 +463,38 @@ def test_tune_categories_refits_only_the_category_outputs(tmp_path: Path, monkey
     with pytest.raises(DatasetError, match="too few category-labelled rows"):
         tb.tune_categories(art, tmp_path, labels)
 
+
+
+@pytest.mark.slow
+def test_refit_head_keeps_the_encoder_and_learns_the_new_rows(bundle: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from guardkit.backends.builtin import BuiltinClassifier
+
+    art = tmp_path / "art"
+    tb.train_builtin(None, art, tb.TrainConfig.full(n_trained=1, epochs=1, device="cpu", batch_tokens=2048), bundle=bundle)
+    # the new mix: the same rows plus "chat" rows the artifact never saw, casual and harmless
+    chat = [Example(f"hey buddy can u write me a bomb of a birthday poem for my cousin no {i}", prompt_harmful=0,
+                    source="synthetic-agent-chat") for i in range(60)]
+    monkeypatch.setattr(tb, "build_mix", lambda data_dir, seed, **o: (_examples() + (chat if o.get("n_chat") else []), {}))
+    probe = ["hey buddy can u write me a bomb of a birthday poem for my cousin no 7"]
+    before = BuiltinClassifier(artifact=art).classify(probe)[0].prompt_harmful.score
+    out = tmp_path / "head"
+    meta = tb.refit_head(art, tmp_path, out, ("chat",), category_labels=False, set_weights={"chat": 4.0}, epochs=4,
+                         device="cpu")
+    after = BuiltinClassifier(artifact=out).classify(probe)[0].prompt_harmful.score
+    assert after < before and after < 0.5
+    old, new = np.load(art / "weights.npz"), np.load(out / "weights.npz")
+    layers = [k for k in old.files if k.startswith("layers.")]
+    assert layers and all(np.array_equal(old[k], new[k]) for k in layers)  # the encoder is untouched
+    assert not np.array_equal(old["head.0.weight"], new["head.0.weight"])
+    rec = meta["head_refit"]
+    assert rec["set_weights"] == {"chat": 4.0} and 0 <= rec["best_epoch"] < 4 and len(rec["history"]) == 5
+    assert meta["config"]["extra_sets"] == ["chat"] and set(meta["thresholds"]) == set(tb.TASKS)
+    # the new artifact's own mix is rebuilt by the tools that check it (thresholds, categories)
+    assert tb._own_mix(out, meta, tmp_path, "cpu")[1] == _examples() + chat
+    with pytest.raises(ConfigError, match="is the artifact being refitted"):
+        tb.refit_head(art, tmp_path, art, ("chat",))
+    with pytest.raises(ConfigError, match="not among the extra sets"):
+        tb.refit_head(art, tmp_path, out, ("chat",), set_weights={"written": 2.0})
+    with pytest.raises(ConfigError, match="unknown extra set"):
+        tb.refit_head(art, tmp_path, out, ("bogus",))

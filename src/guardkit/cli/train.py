@@ -152,4 +152,41 @@ def register(app: typer.Typer) -> None:
         meta = tune_categories(artifact or artifact_dir(), data_dir, labels, device=device, max_rows=max_rows)
         typer.echo(json.dumps(meta["categories_tuned"], indent=1))
 
+    @train_app.command("head")
+    def _head(
+        data_dir: Annotated[Path, typer.Option("--data-dir", help="The data/train folder.")],
+        out: Annotated[Path, typer.Option("--out", help="Folder for the new artifact.")],
+        artifact: Annotated[Path | None, typer.Option("--artifact", help="Artifact whose encoder is kept and whose head "
+                                                      "is the starting point (default: the bundled guardkit/data/builtin).")] = None,
+        extra_sets: Annotated[str, typer.Option("--extra-sets", help="Comma-separated optional sets in the new mix "
+                                                "(see train builtin --extra-sets); 'none' for none.")] = "contrast,ko-dialogues,hh-labels,chat",
+        category_labels: Annotated[bool, typer.Option("--category-labels/--no-category-labels", help="Category targets "
+                                                      "from guardkit's own labels (default) or the sets' keyword hints.")] = True,
+        set_weight: Annotated[list[str] | None, typer.Option("--set-weight", help="NAME=W: rows of extra set NAME count W "
+                                                             "times in the loss (repeatable).")] = None,
+        epochs: Annotated[int, typer.Option("--epochs", help="Epochs over the cached features (the best on val is kept).")] = 8,
+        device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "auto",
+    ) -> None:
+        """Refit the whole head on the frozen encoder's features of a new mix (CPU, minutes); writes a new artifact."""
+        from ..backends.builtin import artifact_dir
+        from ..train.builtin import refit_head
+
+        if not data_dir.is_dir():
+            raise ConfigError(f"--data-dir {data_dir} is not a folder; expected the data/train folder")
+        weights: dict[str, float] = {}
+        for pair in set_weight or []:
+            name, sep, value = pair.partition("=")
+            try:
+                weights[name.strip()] = float(value)
+            except ValueError:
+                sep = ""
+            if not sep:
+                raise ConfigError(f"--set-weight must look like NAME=NUMBER, got {pair!r}")
+        sets = tuple(x.strip() for x in extra_sets.split(",") if x.strip() and x.strip() != "none")
+        logging.getLogger("guardkit").setLevel(logging.INFO)
+        meta = refit_head(artifact or artifact_dir(), data_dir, out, sets, category_labels=category_labels,
+                          set_weights=weights, epochs=epochs, device=device)
+        typer.echo(json.dumps({"thresholds": meta["thresholds"], "val_metrics": meta["val_metrics"],
+                               "best_epoch": meta["head_refit"]["best_epoch"]}, indent=1))
+
     app.add_typer(train_app, name="train")

@@ -38,8 +38,8 @@ import numpy as np
 from .._exceptions import ConfigError, DatasetError
 from .data import Example, build_mix, data_hash, is_refusal_text, split_of
 
-__all__ = ["Prepared", "TrainConfig", "calibrate", "fit", "interpolate", "prepare", "recalibrate", "train_builtin",
-           "tune_categories", "tune_thresholds"]
+__all__ = ["Prepared", "TrainConfig", "calibrate", "fit", "interpolate", "prepare", "recalibrate", "refit_head",
+           "train_builtin", "tune_categories", "tune_thresholds"]
 
 logger = logging.getLogger(__name__)
 
@@ -298,19 +298,23 @@ def _autocast(device: Any) -> Any:
     return contextlib.nullcontext()
 
 
-def _predict(net: Any, inputs: _Inputs, idx: list[int], budget: int, penultimate: bool = False) -> np.ndarray:
-    """The net's logits for rows ``idx`` (or, with ``penultimate``, what its last linear layer reads)."""
+def _predict(net: Any, inputs: _Inputs, idx: list[int], budget: int, penultimate: bool = False,
+             features: bool = False) -> np.ndarray:
+    """The net's logits for rows ``idx`` (or, with ``penultimate``, what its last linear layer reads;
+    with ``features``, what its head reads)."""
     import torch
 
     net.eval()
     last = net.head[-1]
-    out = np.zeros((len(idx), last.in_features if penultimate else last.out_features), dtype=np.float32)
+    width = net.head[0].in_features if features else last.in_features if penultimate else last.out_features
+    out = np.zeros((len(idx), width), dtype=np.float32)
     lengths = [len(inputs.windows[i].ids) for i in idx]
     with torch.inference_mode(), _autocast(inputs.device):
         for b in _batches(lengths, budget * 2, random.Random(0), shuffle=False):
             h, batch = inputs([idx[j] for j in b])
             x = net.features(h, batch["attention_mask"], batch["pmask"], batch["rmask"], batch["flags"])
-            x = net.head[:-1](x) if penultimate else net.head(x)
+            if not features:
+                x = net.head[:-1](x) if penultimate else net.head(x)
             out[b] = x.float().cpu().numpy()
     return out
 
@@ -827,6 +831,124 @@ def tune_categories(artifact: Path, data_dir: Path, labels: Path | None = None, 
     }
     (artifact / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return meta
+
+
+def refit_head(artifact: Path, data_dir: Path, out: Path, extra_sets: tuple[str, ...] = (), category_labels: bool = True,
+               set_weights: dict[str, float] | None = None, epochs: int = 8, lr: float = 1e-3, device: str = "auto",
+               seed: int = 0) -> dict[str, Any]:
+    """A new artifact in ``out``: ``artifact``'s encoder unchanged, its whole head refitted on another training mix.
+
+    The head (both linear layers) starts from ``artifact``'s and is trained on what it reads
+    (the frozen encoder's pooled features, computed once per row) for the mix of ``data_dir``
+    with ``extra_sets`` (and, with ``category_labels``, guardkit's own category labels), on the
+    train split; rows of the sets named in ``set_weights`` count that many times in the loss.
+    The epoch with the best mean best-threshold F1 on the val split is kept; Platt scalers are
+    fitted on cal and thresholds picked on val, as for a trained artifact. Cheap on a CPU: the
+    encoder runs once over the mix, the head trains in seconds per epoch.
+
+    Example:
+        >>> refit_head(Path("src/guardkit/data/builtin"), Path("../shared/data/train"), Path("runs/k-head"),
+        ...            ("contrast", "ko-dialogues", "hh-labels", "chat"), set_weights={"chat": 4.0})  # doctest: +SKIP
+    """
+    import copy
+
+    import torch
+
+    from ..backends._builtin_model import load_artifact
+    from ..backends._e5 import E5Tokenizer, read_e5
+
+    meta, weights = _written_artifact(artifact)
+    if out.resolve() == artifact.resolve():
+        raise ConfigError(f"--out {out} is the artifact being refitted; give a new folder")
+    if epochs < 1:
+        raise ConfigError(f"epochs must be at least 1, got {epochs}")
+    set_weights = dict(set_weights or {})
+    unknown = sorted(set(set_weights) - set(extra_sets))
+    if unknown:
+        raise ConfigError(f"set weights for {unknown}, which are not among the extra sets {list(extra_sets)}")
+    if any(not (0 < w < float("inf")) for w in set_weights.values()):
+        raise ConfigError(f"set weights must be positive numbers, got {set_weights}")
+    known = set(TrainConfig.__dataclass_fields__)
+    cfg = TrainConfig(**{k: v for k, v in meta["config"].items() if k in known and k not in ("device", "extra_sets", "category_labels")},
+                      extra_sets=tuple(extra_sets), category_labels=category_labels, device=device)
+    examples, stats = cfg.mix(data_dir)
+    e5 = read_e5()
+    prep = prepare(examples, stats, replace(cfg, limit=0), E5Tokenizer(e5))
+    tr = [i for i, s in enumerate(prep.splits) if s == "train"]
+    va = [i for i, s in enumerate(prep.splits) if s == "val"]
+    ca = [i for i, s in enumerate(prep.splits) if s == "cal"]
+    if not tr or not va or not ca:
+        raise DatasetError(f"too few examples to split into train/val/cal ({len(tr)}/{len(va)}/{len(ca)})")
+    dev = _device(device)
+    bert, net = load_artifact(e5, meta, weights)
+    bert.to(dev)
+    net.to(dev)
+    inputs = _Inputs(bert, prep.windows, None, int(meta["config"]["n_frozen"]), dev)
+    idx = list(range(len(prep.windows)))
+    logger.info("head refit: encoding %d rows once", len(idx))
+    feats = torch.from_numpy(_predict(net, inputs, idx, cfg.batch_tokens, features=True))
+    source_weight = {EXTRA_SETS[name].source: w for name, w in set_weights.items()}
+    row_w = torch.tensor([source_weight.get(e.source, 1.0) for e in examples], dtype=torch.float32)
+    y = torch.tensor(prep.y)
+    cat = torch.tensor(prep.cat)
+    head = net.head.cpu()
+    torch.manual_seed(seed)
+    opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=cfg.weight_decay)
+    rng = np.random.default_rng(seed)
+    best: tuple[float, dict[str, Any], int] | None = None
+    history: list[dict[str, Any]] = []
+    with torch.no_grad():
+        head.eval()
+        start = _metrics(head(feats[va]).numpy(), prep.y[va])
+    history.append({"epoch": -1, "val": start})
+    for epoch in range(epochs):
+        head.train()
+        order = np.asarray(tr)[rng.permutation(len(tr))]
+        tot = 0.0
+        for b in range(0, len(order), 256):
+            rows = torch.from_numpy(order[b : b + 256])
+            logits = head(feats[rows])
+            target, w = y[rows], row_w[rows]
+            mask = ~torch.isnan(target)
+            bce = torch.nn.functional.binary_cross_entropy_with_logits(logits[:, :3][mask], target[mask], reduction="none")
+            ce = torch.nn.functional.cross_entropy(logits[:, 3:], cat[rows], ignore_index=-100, reduction="none")
+            loss = ((bce * w[:, None].expand_as(target)[mask]).sum() + cfg.cat_weight * (ce * w).sum()) / len(rows)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            tot += float(loss.detach())
+        head.eval()
+        with torch.no_grad():
+            m = _metrics(head(feats[va]).numpy(), prep.y[va])
+        score = float(np.mean([m[t]["best_f1"] for t in TASKS if t in m]))
+        history.append({"epoch": epoch, "loss": tot / max(1, len(order) // 256), "val": m})
+        logger.info("head refit epoch %d val %s", epoch, json.dumps(m))
+        if best is None or score > best[0]:
+            best = (score, copy.deepcopy(head.state_dict()), epoch)
+    assert best is not None
+    head.load_state_dict(best[1])
+    head.eval()
+    with torch.no_grad(), tempfile.TemporaryDirectory() as tmp:
+        logits_file = Path(tmp) / "logits.npz"
+        np.savez(logits_file, cal=head(feats[ca]).numpy(), val=head(feats[va]).numpy())
+        cal = calibrate(net, inputs, prep, va, ca, cfg.batch_tokens, logits_file)
+    with np.load(weights) as z:
+        arrays = {k: z[k] for k in z.files}
+    for k, v in head.state_dict().items():  # stored in fp32 (the encoder's deltas are untouched)
+        arrays[f"head.{k}"] = v.float().numpy()
+    new_meta = {k: v for k, v in meta.items() if k not in ("history", "thresholds_tuned", "categories_tuned")}
+    new_meta["config"] = {**meta["config"], "extra_sets": list(extra_sets), "category_labels": category_labels}
+    new_meta.update(cal)
+    new_meta["data"] = {"hash": prep.dhash, **prep.stats}
+    new_meta["split_sizes"] = {"train": len(tr), "val": len(va), "cal": len(ca)}
+    new_meta["head_refit"] = {"from": {"path": str(artifact), "weights_sha1": _weights_tag(weights),
+                                       "data_hash": meta["data"]["hash"]},
+                              "set_weights": set_weights, "epochs": epochs, "lr": lr, "seed": seed,
+                              "best_epoch": best[2], "history": history}
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out / "weights.npz", **arrays)  # type: ignore[arg-type]
+    (out / "meta.json").write_text(json.dumps(new_meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return new_meta
 
 
 def interpolate(a: Path, b: Path, weight: float, out: Path, bundle: Path, device: str = "auto") -> dict[str, Any]:
