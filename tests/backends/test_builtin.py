@@ -156,7 +156,9 @@ def test_a_refused_request_is_categorised_from_the_prompt_alone(clf: BuiltinClas
     strict = BuiltinClassifier(thresholds=clf.thresholds.replace(response_refusal=1.0))
     joint = strict.classify([(bomb, "I can't help with that.")])[0]
     assert [c.score for c in joint.categories] != [c.score for c in pair.categories]
-    assert joint.prompt_harmful == pair.prompt_harmful  # task verdicts never change
+    # task verdicts never change (up to float noise: the two calls batch and pad differently)
+    assert joint.prompt_harmful.label == pair.prompt_harmful.label
+    assert joint.prompt_harmful.score == pytest.approx(pair.prompt_harmful.score, abs=1e-6)
 
 
 def test_params_name_the_weights_and_the_scoring_version(clf: BuiltinClassifier) -> None:
