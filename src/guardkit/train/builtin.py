@@ -127,6 +127,12 @@ class TrainConfig:
         return examples, stats
 
     @classmethod
+    def from_meta(cls, config: dict[str, Any], **changes: Any) -> TrainConfig:
+        """The configuration an artifact's ``meta.json`` records (keys it does not know are ignored), with ``changes``."""
+        known = set(cls.__dataclass_fields__)
+        return cls(**{**{k: v for k, v in config.items() if k in known}, **changes})
+
+    @classmethod
     def continued(cls, init_from: str, **changes: Any) -> TrainConfig:
         """Second-stage recipe (CPU, ~40 min): the top two layers and the head of ``init_from`` trained on,
         for one epoch, on the mix plus the hand-written contrast and Korean-dialogue sets and the
@@ -381,6 +387,14 @@ def prepare(examples: list[Example], stats: dict[str, Any], cfg: TrainConfig, to
                     data_hash(examples))
 
 
+def _splits(prep: Prepared) -> tuple[list[int], list[int], list[int]]:
+    """Row indices of the train, val and cal splits (:class:`DatasetError` when one is empty)."""
+    tr, va, ca = ([i for i, s in enumerate(prep.splits) if s == name] for name in ("train", "val", "cal"))
+    if not tr or not va or not ca:
+        raise DatasetError(f"too few examples to split into train/val/cal ({len(tr)}/{len(va)}/{len(ca)})")
+    return tr, va, ca
+
+
 def _device(name: str) -> Any:
     import torch
 
@@ -445,11 +459,7 @@ def fit(prep: Prepared, e5: Any, cfg: TrainConfig, out_dir: Path, cache_dir: Pat
             torch.save(known, cache_file)
         del known
 
-    tr = [i for i, s in enumerate(prep.splits) if s == "train"]
-    va = [i for i, s in enumerate(prep.splits) if s == "val"]
-    ca = [i for i, s in enumerate(prep.splits) if s == "cal"]
-    if not tr or not va or not ca:
-        raise DatasetError(f"too few examples to split into train/val/cal ({len(tr)}/{len(va)}/{len(ca)})")
+    tr, va, ca = _splits(prep)
 
     net = GuardNet(copy.deepcopy(bert.encoder.layer[cfg.n_frozen : cfg.n_frozen + cfg.n_trained]), n_cat=len(CATEGORIES))
     if prior is not None:
@@ -584,7 +594,6 @@ def calibrate(net: Any, inputs: _Inputs, prep: Prepared, va: list[int], ca: list
     With ``logits_file``, the cal/val logits are read from it when it exists (else computed and
     written there), so that calibration rules can be revised without running the model again.
     """
-    y = prep.y
     if logits_file is not None and logits_file.is_file():
         with np.load(logits_file) as z:
             cl_logits, vl = z["cal"], z["val"]
@@ -594,6 +603,12 @@ def calibrate(net: Any, inputs: _Inputs, prep: Prepared, va: list[int], ca: list
         if logits_file is not None:
             logits_file.parent.mkdir(parents=True, exist_ok=True)
             np.savez(logits_file, cal=cl_logits, val=vl)
+    return _calibrated(cl_logits, vl, prep, va, ca)
+
+
+def _calibrated(cl_logits: np.ndarray, vl: np.ndarray, prep: Prepared, va: list[int], ca: list[int]) -> dict[str, Any]:
+    """Platt scalers fitted on the cal rows' logits, thresholds picked on the val rows', and the val metrics."""
+    y = prep.y
     platt = {}
     for k, t in enumerate(TASKS):
         msk = ~np.isnan(y[ca, k])
@@ -621,8 +636,7 @@ def recalibrate(artifact: Path, bundle: Path, device: str = "auto", logits_file:
     from .bundle import read_bundle
 
     meta = json.loads((artifact / "meta.json").read_text(encoding="utf-8"))
-    known = set(TrainConfig.__dataclass_fields__)
-    cfg = TrainConfig(**{k: v for k, v in meta["config"].items() if k in known and k != "device"}, device=device)
+    cfg = TrainConfig.from_meta(meta["config"], device=device)
     e5, prep = read_bundle(bundle, cfg)
     if prep.dhash != meta["data"]["hash"]:
         raise ConfigError(f"bundle {bundle} holds another training mix than {artifact} was trained on")
@@ -651,9 +665,7 @@ def _written_artifact(artifact: Path) -> tuple[dict[str, Any], Path]:
 
 def _own_mix(artifact: Path, meta: dict[str, Any], data_dir: Path, device: str) -> tuple[TrainConfig, list[Example], dict[str, Any]]:
     """The artifact's training configuration and its own training mix, rebuilt from ``data_dir`` (data hash checked)."""
-    known = set(TrainConfig.__dataclass_fields__)
-    cfg = TrainConfig(**{k: v for k, v in meta["config"].items() if k in known and k not in ("device", "extra_sets")},
-                      extra_sets=tuple(meta["config"].get("extra_sets", ())), device=device)
+    cfg = TrainConfig.from_meta(meta["config"], device=device)
     own, stats = cfg.mix(data_dir)
     if data_hash(own) != meta["data"]["hash"]:
         raise ConfigError(f"--data-dir {data_dir} does not rebuild the training mix {artifact} was trained on (data hash differs)")
@@ -868,17 +880,11 @@ def refit_head(artifact: Path, data_dir: Path, out: Path, extra_sets: tuple[str,
         raise ConfigError(f"set weights for {unknown}, which are not among the extra sets {list(extra_sets)}")
     if any(not (0 < w < float("inf")) for w in set_weights.values()):
         raise ConfigError(f"set weights must be positive numbers, got {set_weights}")
-    known = set(TrainConfig.__dataclass_fields__)
-    cfg = TrainConfig(**{k: v for k, v in meta["config"].items() if k in known and k not in ("device", "extra_sets", "category_labels")},
-                      extra_sets=tuple(extra_sets), category_labels=category_labels, device=device)
+    cfg = TrainConfig.from_meta(meta["config"], extra_sets=tuple(extra_sets), category_labels=category_labels, device=device)
     examples, stats = cfg.mix(data_dir)
     e5 = read_e5()
     prep = prepare(examples, stats, replace(cfg, limit=0), E5Tokenizer(e5))
-    tr = [i for i, s in enumerate(prep.splits) if s == "train"]
-    va = [i for i, s in enumerate(prep.splits) if s == "val"]
-    ca = [i for i, s in enumerate(prep.splits) if s == "cal"]
-    if not tr or not va or not ca:
-        raise DatasetError(f"too few examples to split into train/val/cal ({len(tr)}/{len(va)}/{len(ca)})")
+    tr, va, ca = _splits(prep)
     dev = _device(device)
     bert, net = load_artifact(e5, meta, weights)
     bert.to(dev)
@@ -928,10 +934,8 @@ def refit_head(artifact: Path, data_dir: Path, out: Path, extra_sets: tuple[str,
     assert best is not None
     head.load_state_dict(best[1])
     head.eval()
-    with torch.no_grad(), tempfile.TemporaryDirectory() as tmp:
-        logits_file = Path(tmp) / "logits.npz"
-        np.savez(logits_file, cal=head(feats[ca]).numpy(), val=head(feats[va]).numpy())
-        cal = calibrate(net, inputs, prep, va, ca, cfg.batch_tokens, logits_file)
+    with torch.no_grad():
+        cal = _calibrated(head(feats[ca]).numpy(), head(feats[va]).numpy(), prep, va, ca)
     with np.load(weights) as z:
         arrays = {k: z[k] for k in z.files}
     for k, v in head.state_dict().items():  # stored in fp32 (the encoder's deltas are untouched)
