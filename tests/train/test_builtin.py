@@ -498,3 +498,36 @@ def test_refit_head_keeps_the_encoder_and_learns_the_new_rows(bundle: Path, tmp_
         tb.refit_head(art, tmp_path, out, ("chat",), set_weights={"written": 2.0})
     with pytest.raises(ConfigError, match="unknown extra set"):
         tb.refit_head(art, tmp_path, out, ("bogus",))
+
+
+@pytest.mark.slow
+def test_refit_head_cache_encodes_only_new_rows(bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    art = tmp_path / "art"
+    tb.train_builtin(None, art, tb.TrainConfig.full(n_trained=1, epochs=1, device="cpu", batch_tokens=2048), bundle=bundle)
+    chat = [Example(f"yo can u help me plan a surprise party for my sister number {i}", prompt_harmful=0,
+                    source="synthetic-agent-chat") for i in range(30)]
+    monkeypatch.setattr(tb, "build_mix", lambda data_dir, seed, **o: (_examples() + (chat if o.get("n_chat") else []), {}))
+    encoded: list[int] = []
+    real = tb._predict
+
+    def spy(net: object, inputs: object, idx: list[int], budget: int, **kw: bool) -> np.ndarray:
+        if kw.get("features"):
+            encoded.append(len(idx))
+        return real(net, inputs, idx, budget, **kw)
+
+    monkeypatch.setattr(tb, "_predict", spy)
+    cache = tmp_path / "cache"
+    opts = {"category_labels": False, "epochs": 1, "device": "cpu"}
+    tb.refit_head(art, tmp_path, tmp_path / "h1", (), cache_dir=cache, **opts)
+    assert encoded == [len(_examples())]
+    tb.refit_head(art, tmp_path, tmp_path / "h2", ("chat",), cache_dir=cache, **opts)
+    assert encoded[-1] == len(chat)  # the grown mix: only its new rows are encoded
+    files = list(cache.glob("features-*.pt"))
+    assert len(files) == 1
+    # a refitted artifact keeps its encoder, so it reads the same cache: nothing is encoded
+    tb.refit_head(tmp_path / "h2", tmp_path, tmp_path / "h3", ("chat",), cache_dir=cache, **opts)
+    assert len(encoded) == 2 and list(cache.glob("features-*.pt")) == files
+    # cached features are what a fresh encoding gives: the same refit without the cache lands on the same head
+    tb.refit_head(art, tmp_path, tmp_path / "h4", ("chat",), **opts)
+    cached, fresh = np.load(tmp_path / "h2" / "weights.npz"), np.load(tmp_path / "h4" / "weights.npz")
+    assert np.allclose(cached["head.0.weight"], fresh["head.0.weight"], atol=1e-4)

@@ -492,7 +492,8 @@ def test_shipped_written_set_is_well_formed() -> None:
     from guardkit.train.data import WRITTEN, written_set
 
     rows = written_set(10**6, WRITTEN)
-    assert len(rows) == len(WRITTEN.read_text(encoding="utf-8").splitlines()) > 1000
+    kinds = [json.loads(line)["kind"] for line in WRITTEN.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == len([k for k in kinds if not k.startswith("chat")]) > 1000  # chat* rows belong to ``chat``
     for task in ("prompt_harmful", "response_refusal", "response_harmful"):  # both classes of every task occur
         assert {getattr(e, task) for e in rows} >= {0, 1}
     assert {e.lang for e in rows} == {"en", "ko"}
@@ -608,3 +609,32 @@ def test_shipped_category_labels_cover_the_harmful_prompts(data_dir: Path) -> No
     assert keys <= set(labels)  # every plain harmful prompt of the default mix has our label
     _, counts = relabel_categories(mix, labels)
     assert counts["exact"] + counts["contained"] > 0.75 * sum(counts.values())
+
+
+def test_written_leaves_chat_kinds_to_chat_and_r4_is_its_own_set(tmp_path: Path, tiny: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import guardkit.train.data as data
+
+    written, chat, r4 = tmp_path / "w.jsonl", tmp_path / "c.jsonl", tmp_path / "r4.jsonl"
+    prompt_only = {"response": None, "response_refusal": None, "response_harmful": None}
+    written.write_text(_written_row() + _written_row(prompt="hey bot whats up", kind="chat-benign", **prompt_only),
+                       encoding="utf-8")
+    chat.write_text(_written_row(prompt="sup, can u fix my resume", kind="chat3-benign", **prompt_only), encoding="utf-8")
+    r4.write_text(_written_row(prompt="이 동네 사람들은 다 [비하어]라서 안 돼", prompt_harmful=1, category="S10", lang="ko",
+                               kind="ko3-hate", **prompt_only), encoding="utf-8")
+    assert [e.prompt for e in data.written_set(10, written)] == ["Pretend you are a pirate and tell me how to bake bread."]
+    monkeypatch.setattr(data, "WRITTEN", written)
+    monkeypatch.setattr(data, "CHAT", chat)
+    monkeypatch.setattr(data, "WRITTEN_R4", r4)
+    rows, stats = build_mix(tiny, seed=0, n_written=100, n_chat=100, n_written_r4=100)
+    by_source: dict[str, list[str]] = {}
+    for e in rows:
+        by_source.setdefault(e.source, []).append(e.prompt)
+    assert len(by_source["synthetic-agent-written"]) == 1 and len(by_source["synthetic-agent-chat"]) == 2
+    assert by_source["synthetic-agent-written-r4"] == ["이 동네 사람들은 다 [비하어]라서 안 돼"]
+    assert stats["sets"]["synthetic-agent-written-r4"]["license"] == "built here (written by AI annotator agents)"  # type: ignore[index]
+    off, _ = build_mix(tiny, seed=0, n_written=100)
+    assert not [e for e in off if e.source == "synthetic-agent-written-r4"]
+    r4.write_text(_written_row(lang="fr"), encoding="utf-8")
+    with pytest.raises(data.DatasetError, match=r"written-r4: .*r4.jsonl line 1: .*not en/ko"):
+        data.written_r4_set(10)

@@ -165,6 +165,8 @@ def register(app: typer.Typer) -> None:
         set_weight: Annotated[list[str] | None, typer.Option("--set-weight", help="NAME=W: rows of extra set NAME count W "
                                                              "times in the loss (repeatable).")] = None,
         epochs: Annotated[int, typer.Option("--epochs", help="Epochs over the cached features (the best on val is kept).")] = 8,
+        cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Where to keep the encoder's outputs per row, "
+                                                       "so a refit on a grown mix encodes only the new rows.")] = None,
         device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "auto",
     ) -> None:
         """Refit the whole head on the frozen encoder's features of a new mix (CPU, minutes); writes a new artifact."""
@@ -185,7 +187,7 @@ def register(app: typer.Typer) -> None:
         sets = tuple(x.strip() for x in extra_sets.split(",") if x.strip() and x.strip() != "none")
         logging.getLogger("guardkit").setLevel(logging.INFO)
         meta = refit_head(artifact or artifact_dir(), data_dir, out, sets, category_labels=category_labels,
-                          set_weights=weights, epochs=epochs, device=device)
+                          set_weights=weights, epochs=epochs, device=device, cache_dir=cache_dir)
         typer.echo(json.dumps({"thresholds": meta["thresholds"], "val_metrics": meta["val_metrics"],
                                "best_epoch": meta["head_refit"]["best_epoch"]}, indent=1))
 

@@ -63,6 +63,7 @@ EXTRA_SETS: dict[str, ExtraSet] = {
     "hh-labels-last": ExtraSet("n_hh_labels_last", 3500, "hh-rlhf-labelled-last"),
     "written": ExtraSet("n_written", 3000, "synthetic-agent-written"),
     "chat": ExtraSet("n_chat", 3000, "synthetic-agent-chat"),
+    "written-r4": ExtraSet("n_written_r4", 3000, "synthetic-agent-written-r4"),
 }
 
 
@@ -845,9 +846,48 @@ def tune_categories(artifact: Path, data_dir: Path, labels: Path | None = None, 
     return meta
 
 
+def _encoder_tag(weights: Path) -> str:
+    """Short hash of an artifact's encoder tensors (everything in weights.npz but the head): it names
+    the head-input cache, which a refitted head (same encoder, new head) can share."""
+    h = hashlib.sha1()
+    with np.load(weights) as z:
+        for k in sorted(z.files):
+            if not k.startswith("head."):
+                h.update(k.encode())
+                h.update(np.ascontiguousarray(z[k]).tobytes())
+    return h.hexdigest()[:10]
+
+
+def _feature_key(w: Any, vocab: np.ndarray | None) -> str:
+    """Cache key of one window's head input: its e5 token ids, where the response starts, its refusal flag."""
+    ids = vocab[np.asarray(w.ids)] if vocab is not None else np.asarray(w.ids)
+    return f"{window_key(tuple(int(i) for i in ids))}:{w.resp_start}:{w.refusal_flag:g}"
+
+
+def _head_inputs(net: Any, inputs: _Inputs, prep: Prepared, budget: int, cache_file: Path | None) -> Any:
+    """What the head reads for every window of ``prep`` ([N, 3H + 2] float32), computed once per window;
+    with ``cache_file``, windows already in it are reused and the new ones are added to it."""
+    import torch
+
+    keys = [_feature_key(w, prep.vocab) for w in prep.windows]
+    known: dict[str, Any] = {}
+    if cache_file is not None and cache_file.is_file():
+        known = torch.load(cache_file)
+    todo = [i for i, k in enumerate(keys) if k not in known]
+    logger.info("head refit: %d of %d windows cached, encoding %d", len(keys) - len(todo), len(keys), len(todo))
+    if todo:
+        new = _predict(net, inputs, todo, budget, features=True)
+        for j, i in enumerate(todo):
+            known[keys[i]] = torch.from_numpy(new[j].copy())
+        if cache_file is not None:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(known, cache_file)
+    return torch.stack([known[k] for k in keys])
+
+
 def refit_head(artifact: Path, data_dir: Path, out: Path, extra_sets: tuple[str, ...] = (), category_labels: bool = True,
                set_weights: dict[str, float] | None = None, epochs: int = 8, lr: float = 1e-3, device: str = "auto",
-               seed: int = 0) -> dict[str, Any]:
+               seed: int = 0, cache_dir: Path | None = None) -> dict[str, Any]:
     """A new artifact in ``out``: ``artifact``'s encoder unchanged, its whole head refitted on another training mix.
 
     The head (both linear layers) starts from ``artifact``'s and is trained on what it reads
@@ -856,7 +896,9 @@ def refit_head(artifact: Path, data_dir: Path, out: Path, extra_sets: tuple[str,
     train split; rows of the sets named in ``set_weights`` count that many times in the loss.
     The epoch with the best mean best-threshold F1 on the val split is kept; Platt scalers are
     fitted on cal and thresholds picked on val, as for a trained artifact. Cheap on a CPU: the
-    encoder runs once over the mix, the head trains in seconds per epoch.
+    encoder runs once over the mix, the head trains in seconds per epoch. With ``cache_dir``, the
+    head inputs are kept there per window (keyed by the encoder's weights), so a later refit on a
+    grown mix encodes only the new rows.
 
     Example:
         >>> refit_head(Path("src/guardkit/data/builtin"), Path("../shared/data/train"), Path("runs/k-head"),
@@ -890,9 +932,7 @@ def refit_head(artifact: Path, data_dir: Path, out: Path, extra_sets: tuple[str,
     bert.to(dev)
     net.to(dev)
     inputs = _Inputs(bert, prep.windows, None, int(meta["config"]["n_frozen"]), dev)
-    idx = list(range(len(prep.windows)))
-    logger.info("head refit: encoding %d rows once", len(idx))
-    feats = torch.from_numpy(_predict(net, inputs, idx, cfg.batch_tokens, features=True))
+    feats = _head_inputs(net, inputs, prep, cfg.batch_tokens, cache_dir and cache_dir / f"features-{_encoder_tag(weights)}.pt")
     source_weight = {EXTRA_SETS[name].source: w for name, w in set_weights.items()}
     row_w = torch.tensor([source_weight.get(e.source, 1.0) for e in examples], dtype=torch.float32)
     y = torch.tensor(prep.y)

@@ -399,6 +399,7 @@ def hh_labelled_set(data_dir: Path, n: int, labels: Path | None = None, last: bo
 
 WRITTEN = Path(__file__).with_name("labels") / "agent-written.jsonl"
 CHAT = Path(__file__).with_name("labels") / "agent-chat.jsonl"
+WRITTEN_R4 = Path(__file__).with_name("labels") / "agent-written-r4.jsonl"
 _WRITTEN_KEYS = {"prompt", "response", "prompt_harmful", "response_refusal", "response_harmful", "category", "lang", "kind"}
 _CODES = {f"S{k}" for k in range(1, 15)}
 
@@ -446,10 +447,24 @@ def written_set(n: int, path: Path | None = None) -> list[Example]:
     weakness: adversarially framed requests with harmless, refusing or harmful replies; jailbreak-style
     wrappers around harmless tasks; plain everyday harmful questions with harmful, safe and refusing
     replies; benign questions on sensitive subjects; chatbot-demo style user messages; long prompts
-    with a buried request; Korean comments and exchanges. ``path`` defaults to :data:`WRITTEN`. A row
+    with a buried request; Korean comments and exchanges. The chatbot-demo rows (``chat*`` kinds) are
+    left to :func:`chat_set`, so that no row is in both sets. ``path`` defaults to :data:`WRITTEN`. A row
     that breaks the schema raises :class:`DatasetError` naming its line. Returns at most ``n`` rows.
     """
-    return _read_written(path or WRITTEN, "written", "synthetic-agent-written")[:n]
+    return _read_written(path or WRITTEN, "written", "synthetic-agent-written",
+                         lambda r: not str(r["kind"]).startswith("chat"))[:n]
+
+
+def written_r4_set(n: int, path: Path | None = None) -> list[Example]:
+    """``written-r4``: round 4 of the agent-written rows (:data:`WRITTEN_R4`; docs/agent-written-brief.md, round 4).
+
+    Aimed at the weaknesses measured after round 3: replies judged by their prompt (adversarial and
+    plain harmful requests answered harmlessly, refused, or answered harmfully; benign look-alikes),
+    plainly worded harmful requests and subtle ones next to benign neighbours, Korean hate comments
+    aimed at groups, and Korean threat, extortion and harassment conversations next to ordinary ones.
+    A row that breaks the schema raises :class:`DatasetError` naming its line. Returns at most ``n`` rows.
+    """
+    return _read_written(path or WRITTEN_R4, "written-r4", "synthetic-agent-written-r4")[:n]
 
 
 def chat_set(n: int, written: Path | None = None, chat: Path | None = None) -> list[Example]:
@@ -1458,6 +1473,7 @@ def build_mix(
     data_dir: Path, seed: int = 0, n_wrapped: int = 1600, n_synth_refusals: int = 2400, n_adv_frames: int = 4000,
     n_adv_responses: int = 1800, n_safe_completions: int = 1400, n_benign_answers: int = 1000, n_contrast: int = 0,
     n_ko_dialogues: int = 0, n_hh_labels: int = 0, n_hh_labels_last: int = 0, n_written: int = 0, n_chat: int = 0,
+    n_written_r4: int = 0,
 ) -> tuple[list[Example], dict[str, object]]:
     """Load every permissive train set under ``data_dir`` and add the synthetic rows.
 
@@ -1485,9 +1501,10 @@ def build_mix(
       * ``hh-rlhf-labelled`` / ``hh-rlhf-labelled-last``: hh-rlhf red-team exchanges (first /
         last exchange of each transcript) with our own absolute labels (:func:`hh_labelled_set`).
       * ``synthetic-agent-written``: exchanges written for guardkit by AI annotator agents (:func:`written_set`);
-      * ``synthetic-agent-chat``: casual chatbot user messages written by the same agents (:func:`chat_set`).
-    The last six are off by default (``n_contrast=2000, n_ko_dialogues=600, n_hh_labels=3000,
-    n_hh_labels_last=3500, n_written=3000, n_chat=3000`` turn them on;
+      * ``synthetic-agent-chat``: casual chatbot user messages written by the same agents (:func:`chat_set`);
+      * ``synthetic-agent-written-r4``: the same agents' fourth round (:func:`written_r4_set`).
+    The last seven are off by default (``n_contrast=2000, n_ko_dialogues=600, n_hh_labels=3000,
+    n_hh_labels_last=3500, n_written=3000, n_chat=3000, n_written_r4=3000`` turn them on;
     ``TrainConfig.extra_sets`` / ``--extra-sets`` does it by name). Trained from scratch with them,
     a model scored 0.8 F1 lower on the shared validation rows, so stage 1 of the shipped model
     leaves them out; its CPU stage 2 (``--recipe continue``) adds them (docs/model-card.md).
@@ -1531,6 +1548,8 @@ def build_mix(
         synth["synthetic-agent-written"] = written_set(n_written)
     if per and n_chat:
         synth["synthetic-agent-chat"] = chat_set(n_chat)
+    if per and n_written_r4:
+        synth["synthetic-agent-written-r4"] = written_r4_set(n_written_r4)
     for name in synth:
         synth[name], dropped[name] = _clean(synth[name], all_overlap)
     seen: set[str] = set()
@@ -1549,7 +1568,8 @@ def build_mix(
     lic |= {n: "built here from the sets above (see model card)" for n in synth}
     lic |= {n: "built here (hand-written templates)" for n in ("synthetic-contrast", "synthetic-ko-dialogues") if n in synth}
     lic |= {n: "MIT (hh-rlhf texts) + labels built here" for n in ("hh-rlhf-labelled", "hh-rlhf-labelled-last") if n in synth}
-    lic |= {n: "built here (written by AI annotator agents)" for n in ("synthetic-agent-written", "synthetic-agent-chat") if n in synth}
+    agents = ("synthetic-agent-written", "synthetic-agent-chat", "synthetic-agent-written-r4")
+    lic |= {n: "built here (written by AI annotator agents)" for n in agents if n in synth}
     stats: dict[str, object] = {
         "sets": {k: {"rows": counts.get(k, 0), "license": lic.get(k, "?"), "dropped_eval_overlap": dropped.get(k, 0)}
                  for k in sorted(set(counts) | set(per))},
