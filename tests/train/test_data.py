@@ -638,3 +638,15 @@ def test_written_leaves_chat_kinds_to_chat_and_r4_is_its_own_set(tmp_path: Path,
     r4.write_text(_written_row(lang="fr"), encoding="utf-8")
     with pytest.raises(data.DatasetError, match=r"written-r4: .*r4.jsonl line 1: .*not en/ko"):
         data.written_r4_set(10)
+
+
+def test_shipped_written_r4_set_is_well_formed() -> None:
+    from guardkit.train.data import WRITTEN_R4, written_r4_set
+
+    rows = written_r4_set(10**6)
+    assert len(rows) == len(WRITTEN_R4.read_text(encoding="utf-8").splitlines()) > 1000
+    for task in ("prompt_harmful", "response_refusal", "response_harmful"):
+        assert {getattr(e, task) for e in rows} >= {0, 1}
+    assert {e.lang for e in rows} == {"en", "ko"}
+    # harmful requests answered harmlessly: the rows that teach a reply is judged by its content
+    assert sum(e.prompt_harmful == 1 and e.response_harmful == 0 and e.response_refusal == 0 for e in rows) >= 100
