@@ -2,7 +2,7 @@
 
 Run:  PYTHONPATH=src python benchmarks/val_compare.py --data-dir ../shared/data/train \
           --artifact src/guardkit/data/builtin --artifact runs/v2 [--extra-sets contrast,ko-dialogues,hh-labels,hh-labels-last --held-out hh-labels-last]
-          [--save-scores runs/scores] [--auprc]
+          [--save-scores runs/scores] [--auprc] [--cache-dir runs/cache]
 
 Builds the mix (with the extra sets, so that every artifact is scored on the same rows), runs
 each artifact over the val rows (all 8 layers, 2 threads) and prints, per artifact:
@@ -13,6 +13,9 @@ each artifact over the val rows (all 8 layers, 2 threads) and prints, per artifa
   * per ``--held-out`` set: the same on all its rows (for a set none of the artifacts trained on);
   * with ``--auprc``, each group's AUPRC per task too: F1 at an artifact's own threshold mixes
     ranking with threshold placement, AUPRC measures the ranking alone.
+``--split cal`` scores the cal rows instead: a confirmation split, since only Platt scalers (monotone)
+were fitted there. ``--cache-dir`` reuses the head inputs that ``guardkit train head --cache-dir`` keeps,
+so artifacts sharing an encoder are scored in seconds.
 Rows of data/train only; nothing under data/eval is read.
 """
 
@@ -44,6 +47,13 @@ def main() -> None:
                     help="also write <dir>/<artifact name>.npz: calibrated probabilities, labels and row group of every scored row")
     ap.add_argument("--auprc", action="store_true",
                     help="also print each row group's AUPRC per task (threshold-free: ranking, not threshold placement)")
+    ap.add_argument("--cache-dir", type=Path,
+                    help="read (and add to) the head inputs kept by `guardkit train head --cache-dir`: an artifact whose "
+                         "encoder is cached there is scored in seconds instead of minutes")
+    ap.add_argument("--split", choices=("val", "cal"), default="val",
+                    help="score the val rows (default; what thresholds and the best epoch were picked on) or the cal rows "
+                         "(only the Platt scalers were fitted there, so ranking and best-threshold F1 on them are untouched "
+                         "by any choice: a confirmation split)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
 
@@ -55,6 +65,8 @@ def main() -> None:
         EXTRA_SETS,
         TASKS,
         TrainConfig,
+        _encoder_tag,
+        _head_inputs,
         _Inputs,
         _metrics,
         _predict,
@@ -71,7 +83,7 @@ def main() -> None:
     e5 = read_e5()
     examples, stats = build_mix(args.data_dir, seed=cfg.seed, **cfg.mix_options())
     prep = prepare(examples, stats, cfg, E5Tokenizer(e5))
-    va = [i for i, s in enumerate(prep.splits) if s == "val"]
+    va = [i for i, s in enumerate(prep.splits) if s == args.split]
     source = {name: s.source for name, s in EXTRA_SETS.items()}  # the rows build_mix adds for each extra set
     groups = {"base rows": [j for j, i in enumerate(va) if examples[i].source not in source.values()]}
     for name in extra:
@@ -88,9 +100,9 @@ def main() -> None:
         rows = [i for i, e in enumerate(examples) if e.source == source[name]]
         in_set = set(rows)
         groups[f"{name} (all rows, held out)"] = [j for j, i in enumerate(va) if i in in_set] + list(
-            range(len(idx), len(idx) + sum(prep.splits[i] != "val" for i in rows)))
-        idx += [i for i in rows if prep.splits[i] != "val"]
-    print(f"val rows: {len(va)} ({', '.join(f'{g} {len(r)}' for g, r in groups.items())})")
+            range(len(idx), len(idx) + sum(prep.splits[i] != args.split for i in rows)))
+        idx += [i for i in rows if prep.splits[i] != args.split]
+    print(f"{args.split} rows: {len(va)} ({', '.join(f'{g} {len(r)}' for g, r in groups.items())})")
     y_all = prep.y[idx]
     for art in args.artifact:
         meta = json.loads((art / "meta.json").read_text(encoding="utf-8"))
@@ -100,8 +112,14 @@ def main() -> None:
         tuned = set(args.held_out) & set(meta.get("thresholds_tuned", {}).get("sets", []))
         if tuned:
             print(f"note: {art}'s thresholds were tuned on {sorted(tuned)}: its F1 there is not held out (its AUPRC is)")
-        logits = _predict(net, _Inputs(bert, prep.windows, None, int(meta["config"]["n_frozen"]), torch.device("cpu")), idx,
-                          4096)
+        inputs = _Inputs(bert, prep.windows, None, int(meta["config"]["n_frozen"]), torch.device("cpu"))
+        if args.cache_dir:
+            cache_file = args.cache_dir / f"features-{_encoder_tag(art / 'weights.npz')}.pt"
+            net.eval()
+            with torch.inference_mode():
+                logits = net.head(_head_inputs(net, inputs, prep, 4096, cache_file, idx)).numpy()
+        else:
+            logits = _predict(net, inputs, idx, 4096)
         out = {}
         for g, rows in groups.items():
             m = _metrics(logits[rows], y_all[rows], meta["platt"], meta["thresholds"])

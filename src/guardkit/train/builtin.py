@@ -864,19 +864,21 @@ def _feature_key(w: Any, vocab: np.ndarray | None) -> str:
     return f"{window_key(tuple(int(i) for i in ids))}:{w.resp_start}:{w.refusal_flag:g}"
 
 
-def _head_inputs(net: Any, inputs: _Inputs, prep: Prepared, budget: int, cache_file: Path | None) -> Any:
-    """What the head reads for every window of ``prep`` ([N, 3H + 2] float32), computed once per window;
-    with ``cache_file``, windows already in it are reused and the new ones are added to it."""
+def _head_inputs(net: Any, inputs: _Inputs, prep: Prepared, budget: int, cache_file: Path | None,
+                 rows: list[int] | None = None) -> Any:
+    """What the head reads for the windows ``rows`` of ``prep`` (default: all; [N, 3H + 2] float32), computed
+    once per window; with ``cache_file``, windows already in it are reused and the new ones are added to it."""
     import torch
 
-    keys = [_feature_key(w, prep.vocab) for w in prep.windows]
+    rows = list(range(len(prep.windows))) if rows is None else rows
+    keys = [_feature_key(prep.windows[i], prep.vocab) for i in rows]
     known: dict[str, Any] = {}
     if cache_file is not None and cache_file.is_file():
         known = torch.load(cache_file)
     todo = [i for i, k in enumerate(keys) if k not in known]
     logger.info("head refit: %d of %d windows cached, encoding %d", len(keys) - len(todo), len(keys), len(todo))
     if todo:
-        new = _predict(net, inputs, todo, budget, features=True)
+        new = _predict(net, inputs, [rows[i] for i in todo], budget, features=True)
         for j, i in enumerate(todo):
             known[keys[i]] = torch.from_numpy(new[j].copy())
         if cache_file is not None:
