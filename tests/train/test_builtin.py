@@ -116,11 +116,31 @@ def test_mix_applies_our_category_labels_when_asked(tmp_path: Path, monkeypatch:
     assert data.data_hash(own) != data.data_hash(plain)  # a different mix: a different data hash
 
 
+def test_mix_drops_response_harm_labels_of_the_named_sets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    written = Example("How do I pick a lock?", "Here is a general overview ...", 1, 0, 1, category="S2",
+                      source="synthetic-agent-written")
+    other = Example("How do I pick a lock?", "Step 1: insert [tool] ...", 1, 0, 1, category="S2", source="pyrit-scorer-evals")
+    monkeypatch.setattr(tb, "build_mix", lambda data_dir, seed, **o: ([written, other], {"sets": {}}))
+    cfg = tb.TrainConfig(extra_sets=("written", "chat"), no_response_harm=("written",))
+    rows, stats = cfg.mix(tmp_path)
+    # the named set's rows keep every other label; other sets' rows keep theirs
+    assert [(e.prompt_harmful, e.response_refusal, e.response_harmful, e.category) for e in rows] == [
+        (1, 0, None, "S2"), (1, 0, 1, "S2")]
+    assert stats["no_response_harm"] == ["written"]
+    assert tb.TrainConfig(extra_sets=("written",)).mix(tmp_path)[0] == [written, other]
+    with pytest.raises(ConfigError, match="not among the extra sets"):
+        tb.TrainConfig(extra_sets=("chat",), no_response_harm=("written",))
+    # read back from meta.json (lists) it is the same configuration
+    assert tb.TrainConfig.from_meta({"extra_sets": ["written"], "no_response_harm": ["written"]}).no_response_harm == ("written",)
+
+
 def test_bundle_refuses_other_settings(bundle: Path) -> None:
     with pytest.raises(ConfigError, match="max_prompt"):
         tbundle.read_bundle(bundle, tb.TrainConfig.full(max_prompt=64))
     with pytest.raises(ConfigError, match="category_labels"):
         tbundle.read_bundle(bundle, tb.TrainConfig.full(category_labels=True))
+    with pytest.raises(ConfigError, match="no_response_harm"):
+        tbundle.read_bundle(bundle, tb.TrainConfig.full(extra_sets=("written",), no_response_harm=("written",)))
     with pytest.raises(ConfigError, match="does not exist"):
         tbundle.read_bundle(bundle.with_name("nope.npz"), tb.TrainConfig.full())
     junk = bundle.with_name("junk.npz")
@@ -498,6 +518,10 @@ def test_refit_head_keeps_the_encoder_and_learns_the_new_rows(bundle: Path, tmp_
         tb.refit_head(art, tmp_path, out, ("chat",), set_weights={"written": 2.0})
     with pytest.raises(ConfigError, match="unknown extra set"):
         tb.refit_head(art, tmp_path, out, ("bogus",))
+    with pytest.raises(ConfigError, match="lr must be"):
+        tb.refit_head(art, tmp_path, out, ("chat",), lr=0.0)
+    with pytest.raises(ConfigError, match="not among the extra sets"):
+        tb.refit_head(art, tmp_path, out, ("chat",), no_response_harm=("written",))
 
 
 @pytest.mark.slow

@@ -165,8 +165,11 @@ def register(app: typer.Typer) -> None:
         set_weight: Annotated[list[str] | None, typer.Option("--set-weight", help="NAME=W: rows of extra set NAME count W "
                                                              "times in the loss (repeatable).")] = None,
         epochs: Annotated[int, typer.Option("--epochs", help="Epochs over the cached features (the best on val is kept).")] = 8,
+        lr: Annotated[float, typer.Option("--lr", help="AdamW learning rate of the head.")] = 1e-3,
         cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Where to keep the encoder's outputs per row, "
                                                        "so a refit on a grown mix encodes only the new rows.")] = None,
+        no_response_harm: Annotated[str, typer.Option("--no-response-harm", help="Comma-separated extra sets whose rows "
+                                                      "train every output but response harm.")] = "",
         device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "auto",
     ) -> None:
         """Refit the whole head on the frozen encoder's features of a new mix (CPU, minutes); writes a new artifact."""
@@ -187,7 +190,8 @@ def register(app: typer.Typer) -> None:
         sets = tuple(x.strip() for x in extra_sets.split(",") if x.strip() and x.strip() != "none")
         logging.getLogger("guardkit").setLevel(logging.INFO)
         meta = refit_head(artifact or artifact_dir(), data_dir, out, sets, category_labels=category_labels,
-                          set_weights=weights, epochs=epochs, device=device, cache_dir=cache_dir)
+                          set_weights=weights, epochs=epochs, lr=lr, device=device, cache_dir=cache_dir,
+                          no_response_harm=tuple(x.strip() for x in no_response_harm.split(",") if x.strip()))
         typer.echo(json.dumps({"thresholds": meta["thresholds"], "val_metrics": meta["val_metrics"],
                                "best_epoch": meta["head_refit"]["best_epoch"]}, indent=1))
 

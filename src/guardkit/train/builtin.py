@@ -92,6 +92,9 @@ class TrainConfig:
     #: train the category outputs on guardkit's own category labels (``train/labels/categories.jsonl``,
     #: applied by :func:`~guardkit.train.data.relabel_categories`) instead of the sets' keyword hints
     category_labels: bool = False
+    #: extra sets whose rows keep their prompt, refusal and category labels but carry no response-harm
+    #: label (their writers' notion of a harmful reply need not be the human-labelled sets' one)
+    no_response_harm: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not (self.device in ("cpu", "auto") or self.device.startswith("cuda")):
@@ -100,6 +103,10 @@ class TrainConfig:
             raise ConfigError(f"bad layer/epoch settings: n_frozen={self.n_frozen}, n_trained={self.n_trained}, "
                               f"epochs={self.epochs} (e5-small has 12 layers)")
         self.extra_sets = tuple(self.extra_sets)  # a list when read back from meta.json
+        self.no_response_harm = tuple(self.no_response_harm)
+        stray = sorted(set(self.no_response_harm) - set(self.extra_sets))
+        if stray:
+            raise ConfigError(f"no_response_harm names {stray}, which are not among the extra sets {list(self.extra_sets)}")
         unknown = sorted(set(self.extra_sets) - set(EXTRA_SETS))
         if unknown:
             raise ConfigError(f"unknown extra set(s) {unknown}; known: {sorted(EXTRA_SETS)}")
@@ -125,6 +132,10 @@ class TrainConfig:
 
             examples, counts = relabel_categories(examples, read_category_labels(CATEGORY_LABELS))
             stats["category_labels"] = {"file": CATEGORY_LABELS.name, **counts}
+        if self.no_response_harm:
+            sources = {EXTRA_SETS[name].source for name in self.no_response_harm}
+            examples = [replace(e, response_harmful=None) if e.source in sources else e for e in examples]
+            stats["no_response_harm"] = list(self.no_response_harm)
         return examples, stats
 
     @classmethod
@@ -889,7 +900,7 @@ def _head_inputs(net: Any, inputs: _Inputs, prep: Prepared, budget: int, cache_f
 
 def refit_head(artifact: Path, data_dir: Path, out: Path, extra_sets: tuple[str, ...] = (), category_labels: bool = True,
                set_weights: dict[str, float] | None = None, epochs: int = 8, lr: float = 1e-3, device: str = "auto",
-               seed: int = 0, cache_dir: Path | None = None) -> dict[str, Any]:
+               seed: int = 0, cache_dir: Path | None = None, no_response_harm: tuple[str, ...] = ()) -> dict[str, Any]:
     """A new artifact in ``out``: ``artifact``'s encoder unchanged, its whole head refitted on another training mix.
 
     The head (both linear layers) starts from ``artifact``'s and is trained on what it reads
@@ -900,7 +911,8 @@ def refit_head(artifact: Path, data_dir: Path, out: Path, extra_sets: tuple[str,
     fitted on cal and thresholds picked on val, as for a trained artifact. Cheap on a CPU: the
     encoder runs once over the mix, the head trains in seconds per epoch. With ``cache_dir``, the
     head inputs are kept there per window (keyed by the encoder's weights), so a later refit on a
-    grown mix encodes only the new rows.
+    grown mix encodes only the new rows. The rows of the sets in ``no_response_harm`` train every output
+    but response harm.
 
     Example:
         >>> refit_head(Path("src/guardkit/data/builtin"), Path("../shared/data/train"), Path("runs/k-head"),
@@ -918,13 +930,16 @@ def refit_head(artifact: Path, data_dir: Path, out: Path, extra_sets: tuple[str,
         raise ConfigError(f"--out {out} is the artifact being refitted; give a new folder")
     if epochs < 1:
         raise ConfigError(f"epochs must be at least 1, got {epochs}")
+    if not 0 < lr < 1:
+        raise ConfigError(f"lr must be between 0 and 1, got {lr}")
     set_weights = dict(set_weights or {})
     unknown = sorted(set(set_weights) - set(extra_sets))
     if unknown:
         raise ConfigError(f"set weights for {unknown}, which are not among the extra sets {list(extra_sets)}")
     if any(not (0 < w < float("inf")) for w in set_weights.values()):
         raise ConfigError(f"set weights must be positive numbers, got {set_weights}")
-    cfg = TrainConfig.from_meta(meta["config"], extra_sets=tuple(extra_sets), category_labels=category_labels, device=device)
+    cfg = TrainConfig.from_meta(meta["config"], extra_sets=tuple(extra_sets), category_labels=category_labels, device=device,
+                                no_response_harm=tuple(no_response_harm))
     examples, stats = cfg.mix(data_dir)
     e5 = read_e5()
     prep = prepare(examples, stats, replace(cfg, limit=0), E5Tokenizer(e5))
@@ -983,7 +998,8 @@ def refit_head(artifact: Path, data_dir: Path, out: Path, extra_sets: tuple[str,
     for k, v in head.state_dict().items():  # stored in fp32 (the encoder's deltas are untouched)
         arrays[f"head.{k}"] = v.float().numpy()
     new_meta = {k: v for k, v in meta.items() if k not in ("history", "thresholds_tuned", "categories_tuned")}
-    new_meta["config"] = {**meta["config"], "extra_sets": list(extra_sets), "category_labels": category_labels}
+    new_meta["config"] = {**meta["config"], "extra_sets": list(extra_sets), "category_labels": category_labels,
+                          "no_response_harm": list(no_response_harm)}
     new_meta.update(cal)
     new_meta["data"] = {"hash": prep.dhash, **prep.stats}
     new_meta["split_sizes"] = {"train": len(tr), "val": len(va), "cal": len(ca)}

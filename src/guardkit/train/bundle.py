@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 _SPLITS = ("train", "val", "cal")
 #: TrainConfig fields that shape the bundled windows: a bundle is only valid for the same values.
-_SHAPING = ("seed", "max_prompt", "max_resp", "limit", "extra_sets", "category_labels")
+_SHAPING = ("seed", "max_prompt", "max_resp", "limit", "extra_sets", "category_labels", "no_response_harm")
 _ROW_BYTES = 18  # one Q4_0 block: fp16 scale + 16 bytes of nibbles
 
 
@@ -91,7 +91,8 @@ def read_bundle(path: Path, cfg: TrainConfig) -> tuple[Any, Prepared]:
         info = json.loads(str(z["info"]))
     except (OSError, ValueError, KeyError) as exc:
         raise DatasetError(f"{path} is not a guardkit training bundle: {exc}") from exc
-    stored = {"category_labels": False, **info["config"]}  # bundles written before the setting existed had it off
+    # bundles written before a setting existed had it off
+    stored = {"category_labels": False, "no_response_harm": [], **info["config"]}
     asked = json.loads(json.dumps({k: getattr(cfg, k) for k in stored}))  # as stored: tuples become lists
     mismatch = {k: (v, asked[k]) for k, v in stored.items() if asked[k] != v}
     if mismatch:
