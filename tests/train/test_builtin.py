@@ -234,6 +234,8 @@ def test_cli_errors_name_the_problem(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "not an artifact folder" in proc.stderr
     proc = run("--data-dir", str(tmp_path), "--extra-sets", "contrast,bogus")
     assert proc.returncode == 2 and "unknown extra set" in proc.stderr and "bogus" in proc.stderr
+    proc = run("--data-dir", str(tmp_path), "--extra-sets", "contrast", "--no-response-harm", "written")
+    assert proc.returncode == 2 and "not among the extra sets" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_extra_sets_map_to_mix_options_and_survive_meta_json() -> None:
@@ -243,7 +245,7 @@ def test_extra_sets_map_to_mix_options_and_survive_meta_json() -> None:
     assert tb.TrainConfig.full().mix_options() == {}
     every = tb.TrainConfig(extra_sets=tuple(tb.EXTRA_SETS)).mix_options()
     assert every == {"n_contrast": 2000, "n_ko_dialogues": 600, "n_hh_labels": 3000, "n_hh_labels_last": 3500,
-                     "n_written": 3000, "n_chat": 3000}
+                     "n_written": 3000, "n_chat": 3000, "n_written_r4": 3000}
 
 
 def test_cli_help_names_every_extra_set() -> None:

@@ -42,11 +42,13 @@ def register(app: typer.Typer) -> None:
         layers: Annotated[int | None, typer.Option("--layers", help="Number of e5 layers to fine-tune (full recipe).")] = None,
         extra_sets: Annotated[str | None, typer.Option("--extra-sets", help="Comma-separated optional sets to add to the "
                                                        "mix: contrast, ko-dialogues (hand-written), hh-labels, hh-labels-last "
-                                                       "(hh-rlhf exchanges with our labels), written (agent-written exchanges), chat (agent-written casual chat messages). Default: the shipped stage-2 "
+                                                       "(hh-rlhf exchanges with our labels), written (agent-written exchanges), chat (agent-written casual chat messages), written-r4 (agent-written round 4). Default: the shipped stage-2 "
                                                        "sets with --recipe continue, none otherwise; 'none' for none.")] = None,
         category_labels: Annotated[bool, typer.Option("--category-labels", help="Train the category outputs on guardkit's "
                                                       "own category labels (train/labels/categories.jsonl) instead of "
                                                       "the sets' keyword hints.")] = False,
+        no_response_harm: Annotated[str, typer.Option("--no-response-harm", help="Comma-separated extra sets whose rows "
+                                                      "train every output but response harm.")] = "",
         device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "auto",
         cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Where to keep the frozen layers' outputs.")] = None,
         bundle: Annotated[Path | None, typer.Option("--bundle", help="Train from a bundle (see --export-bundle) instead of --data-dir.")] = None,
@@ -61,7 +63,8 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"--recipe must be 'full', 'frozen' or 'continue', got {recipe!r}")
         if (recipe == "continue") != (init_from is not None):
             raise ConfigError("--recipe continue and --init-from go together (give both or neither)")
-        changes: dict[str, object] = {"seed": seed, "device": device, "category_labels": category_labels}
+        changes: dict[str, object] = {"seed": seed, "device": device, "category_labels": category_labels,
+                                      "no_response_harm": _names(no_response_harm)}
         if epochs is not None:
             if epochs < 1:
                 raise ConfigError(f"--epochs must be at least 1, got {epochs}")
@@ -73,7 +76,7 @@ def register(app: typer.Typer) -> None:
             if recipe == "continue":  # the prior's other layers stay fixed
                 changes["n_frozen"] = 8 - layers
         if extra_sets is not None:
-            changes["extra_sets"] = tuple(x.strip() for x in extra_sets.split(",") if x.strip() and x.strip() != "none")
+            changes["extra_sets"] = _names(extra_sets)
         if recipe == "continue":
             cfg = TrainConfig.continued(str(init_from), **changes)  # type: ignore[arg-type]
             check_init_from(cfg)  # fail before the (slow) mix is built
@@ -127,7 +130,7 @@ def register(app: typer.Typer) -> None:
 
         if not data_dir.is_dir():
             raise ConfigError(f"--data-dir {data_dir} is not a folder; expected the data/train folder")
-        sets = tuple(x.strip() for x in tune_sets.split(",") if x.strip())
+        sets = _names(tune_sets)
         logging.getLogger("guardkit").setLevel(logging.INFO)
         meta = tune_thresholds(artifact or artifact_dir(), data_dir, sets, device=device)
         typer.echo(json.dumps(meta["thresholds_tuned"], indent=1))
@@ -187,12 +190,17 @@ def register(app: typer.Typer) -> None:
                 sep = ""
             if not sep:
                 raise ConfigError(f"--set-weight must look like NAME=NUMBER, got {pair!r}")
-        sets = tuple(x.strip() for x in extra_sets.split(",") if x.strip() and x.strip() != "none")
+        sets = _names(extra_sets)
         logging.getLogger("guardkit").setLevel(logging.INFO)
         meta = refit_head(artifact or artifact_dir(), data_dir, out, sets, category_labels=category_labels,
                           set_weights=weights, epochs=epochs, lr=lr, device=device, cache_dir=cache_dir,
-                          no_response_harm=tuple(x.strip() for x in no_response_harm.split(",") if x.strip()))
+                          no_response_harm=_names(no_response_harm))
         typer.echo(json.dumps({"thresholds": meta["thresholds"], "val_metrics": meta["val_metrics"],
                                "best_epoch": meta["head_refit"]["best_epoch"]}, indent=1))
 
     app.add_typer(train_app, name="train")
+
+
+def _names(value: str) -> tuple[str, ...]:
+    """A comma-separated option as names ('none' and blanks dropped)."""
+    return tuple(x.strip() for x in value.split(",") if x.strip() and x.strip() != "none")
