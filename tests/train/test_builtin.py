@@ -557,3 +557,7 @@ def test_refit_head_cache_encodes_only_new_rows(bundle: Path, tmp_path: Path, mo
     tb.refit_head(art, tmp_path, tmp_path / "h4", ("chat",), **opts)
     cached, fresh = np.load(tmp_path / "h2" / "weights.npz"), np.load(tmp_path / "h4" / "weights.npz")
     assert np.allclose(cached["head.0.weight"], fresh["head.0.weight"], atol=1e-4)
+    # a damaged cache file is named, not a traceback
+    files[0].write_bytes(b"not a torch file")
+    with pytest.raises(ConfigError, match="unreadable.*delete it"):
+        tb.refit_head(art, tmp_path, tmp_path / "h5", ("chat",), cache_dir=cache, **opts)

@@ -885,7 +885,12 @@ def _head_inputs(net: Any, inputs: _Inputs, prep: Prepared, budget: int, cache_f
     keys = [_feature_key(prep.windows[i], prep.vocab) for i in rows]
     known: dict[str, Any] = {}
     if cache_file is not None and cache_file.is_file():
-        known = torch.load(cache_file)
+        try:
+            known = torch.load(cache_file)
+        except Exception as exc:  # torch raises several types for a truncated or foreign file
+            raise ConfigError(f"head-input cache {cache_file} is unreadable ({exc.__class__.__name__}); delete it") from exc
+        if not isinstance(known, dict):
+            raise ConfigError(f"head-input cache {cache_file} is not a guardkit cache; delete it")
     todo = [i for i, k in enumerate(keys) if k not in known]
     logger.info("head refit: %d of %d windows cached, encoding %d", len(keys) - len(todo), len(keys), len(todo))
     if todo:
