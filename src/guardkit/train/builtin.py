@@ -176,6 +176,23 @@ def window_key(ids: tuple[int, ...]) -> str:
     return hashlib.sha1(np.asarray(ids, dtype=np.int32).tobytes()).hexdigest()
 
 
+def _read_cache(cache_file: Path | None) -> dict[str, Any]:
+    """A per-window cache (hidden states or head inputs) as saved by ``torch.save``; empty when there is
+    none yet. A file that is not such a cache raises :class:`ConfigError` naming it."""
+    import torch
+
+    if cache_file is None or not cache_file.is_file():
+        return {}
+    try:
+        known = torch.load(cache_file)
+    except Exception as exc:  # torch raises several types for a truncated or foreign file
+        raise ConfigError(f"cache {cache_file} is unreadable ({exc.__class__.__name__}); delete it") from exc
+    if not isinstance(known, dict):
+        raise ConfigError(f"cache {cache_file} is not a guardkit cache; delete it")
+    logger.info("loaded %d cached windows from %s", len(known), cache_file)
+    return known
+
+
 def _cache_hidden(bert: Any, windows: list[Any], n_frozen: int, budget: int, known: dict[str, Any],
                   vocab: np.ndarray | None = None) -> list[Any]:
     """Hidden states after the frozen layers, one fp16 [L, H] tensor per window.
@@ -460,10 +477,7 @@ def fit(prep: Prepared, e5: Any, cfg: TrainConfig, out_dir: Path, cache_dir: Pat
     if cfg.n_frozen > 0:  # frozen layers: compute their outputs once
         tag = f"-{prior.tag}" if prior else ""
         cache_file = (cache_dir / f"hidden-e5-f{cfg.n_frozen}{tag}.pt") if cache_dir else None
-        known: dict[str, Any] = {}
-        if cache_file is not None and cache_file.is_file():
-            known = torch.load(cache_file)
-            logger.info("loaded %d cached windows from %s", len(known), cache_file)
+        known = _read_cache(cache_file)
         n_known = len(known)
         hidden = _cache_hidden(bert, windows, cfg.n_frozen, cfg.batch_tokens * 2, known, prep.vocab)
         if cache_file is not None and len(known) > n_known:
@@ -883,14 +897,7 @@ def _head_inputs(net: Any, inputs: _Inputs, prep: Prepared, budget: int, cache_f
 
     rows = list(range(len(prep.windows))) if rows is None else rows
     keys = [_feature_key(prep.windows[i], prep.vocab) for i in rows]
-    known: dict[str, Any] = {}
-    if cache_file is not None and cache_file.is_file():
-        try:
-            known = torch.load(cache_file)
-        except Exception as exc:  # torch raises several types for a truncated or foreign file
-            raise ConfigError(f"head-input cache {cache_file} is unreadable ({exc.__class__.__name__}); delete it") from exc
-        if not isinstance(known, dict):
-            raise ConfigError(f"head-input cache {cache_file} is not a guardkit cache; delete it")
+    known = _read_cache(cache_file)
     todo = [i for i, k in enumerate(keys) if k not in known]
     logger.info("head refit: %d of %d windows cached, encoding %d", len(keys) - len(todo), len(keys), len(todo))
     if todo:

@@ -440,6 +440,11 @@ def _read_written(path: Path, name: str, source: str, keep: Callable[[dict], boo
     return out
 
 
+def _is_chat(row: dict) -> bool:
+    """A chatbot-demo row of :data:`WRITTEN` (its ``chat*`` kinds belong to ``chat``, the rest to ``written``)."""
+    return str(row["kind"]).startswith("chat")
+
+
 def written_set(n: int, path: Path | None = None) -> list[Example]:
     """``written``: exchanges written for guardkit, text and labels, by AI annotator agents.
 
@@ -451,8 +456,7 @@ def written_set(n: int, path: Path | None = None) -> list[Example]:
     left to :func:`chat_set`, so that no row is in both sets. ``path`` defaults to :data:`WRITTEN`. A row
     that breaks the schema raises :class:`DatasetError` naming its line. Returns at most ``n`` rows.
     """
-    return _read_written(path or WRITTEN, "written", "synthetic-agent-written",
-                         lambda r: not str(r["kind"]).startswith("chat"))[:n]
+    return _read_written(path or WRITTEN, "written", "synthetic-agent-written", lambda r: not _is_chat(r))[:n]
 
 
 def written_r4_set(n: int, path: Path | None = None) -> list[Example]:
@@ -475,7 +479,7 @@ def chat_set(n: int, written: Path | None = None, chat: Path | None = None) -> l
     coding, advice, homework) and harmful ones written in the same casual styles, so that a
     casual style carries no signal (docs/agent-written-brief.md, round 3). Returns at most ``n`` rows.
     """
-    rows = _read_written(written or WRITTEN, "chat", "synthetic-agent-chat", lambda r: str(r["kind"]).startswith("chat"))
+    rows = _read_written(written or WRITTEN, "chat", "synthetic-agent-chat", _is_chat)
     return (rows + _read_written(chat or CHAT, "chat", "synthetic-agent-chat"))[:n]
 
 
