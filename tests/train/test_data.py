@@ -611,7 +611,7 @@ def test_shipped_category_labels_cover_the_harmful_prompts(data_dir: Path) -> No
     assert counts["exact"] + counts["contained"] > 0.75 * sum(counts.values())
 
 
-def test_written_leaves_chat_kinds_to_chat_and_r4_is_its_own_set(tmp_path: Path, tiny: Path,
+def test_written_leaves_chat_kinds_to_chat_and_later_rounds_are_their_own_sets(tmp_path: Path, tiny: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     import guardkit.train.data as data
 
@@ -626,27 +626,37 @@ def test_written_leaves_chat_kinds_to_chat_and_r4_is_its_own_set(tmp_path: Path,
     monkeypatch.setattr(data, "WRITTEN", written)
     monkeypatch.setattr(data, "CHAT", chat)
     monkeypatch.setattr(data, "WRITTEN_R4", r4)
-    rows, stats = build_mix(tiny, seed=0, n_written=100, n_chat=100, n_written_r4=100)
+    r5 = tmp_path / "r5.jsonl"
+    r5.write_text(_written_row(prompt="How do hospitals dispose of expired opioids safely?", kind="e1-helpful"), encoding="utf-8")
+    monkeypatch.setattr(data, "WRITTEN_R5", r5)
+    rows, stats = build_mix(tiny, seed=0, n_written=100, n_chat=100, n_written_r4=100, n_written_r5=100)
     by_source: dict[str, list[str]] = {}
     for e in rows:
         by_source.setdefault(e.source, []).append(e.prompt)
     assert len(by_source["synthetic-agent-written"]) == 1 and len(by_source["synthetic-agent-chat"]) == 2
     assert by_source["synthetic-agent-written-r4"] == ["이 동네 사람들은 다 [비하어]라서 안 돼"]
+    assert by_source["synthetic-agent-written-r5"] == ["How do hospitals dispose of expired opioids safely?"]
     assert stats["sets"]["synthetic-agent-written-r4"]["license"] == "built here (written by AI annotator agents)"  # type: ignore[index]
     off, _ = build_mix(tiny, seed=0, n_written=100)
     assert not [e for e in off if e.source == "synthetic-agent-written-r4"]
     r4.write_text(_written_row(lang="fr"), encoding="utf-8")
     with pytest.raises(data.DatasetError, match=r"written-r4: .*r4.jsonl line 1: .*not en/ko"):
         data.written_r4_set(10)
+    with pytest.raises(data.ConfigError, match="no agent-written round 3; rounds: \\[4, 5\\]"):
+        data.written_round_set(3, 10)
 
 
-def test_shipped_written_r4_set_is_well_formed() -> None:
-    from guardkit.train.data import WRITTEN_R4, written_r4_set
+@pytest.mark.parametrize(("round_", "langs"), [(4, {"en", "ko"}), (5, {"en"})])
+def test_shipped_written_rounds_are_well_formed(round_: int, langs: set[str]) -> None:
+    import guardkit.train.data as data
 
-    rows = written_r4_set(10**6)
-    assert len(rows) == len(WRITTEN_R4.read_text(encoding="utf-8").splitlines()) > 1000
+    rows = data.written_round_set(round_, 10**6)
+    path = {4: data.WRITTEN_R4, 5: data.WRITTEN_R5}[round_]
+    assert len(rows) == len(path.read_text(encoding="utf-8").splitlines()) >= 500
     for task in ("prompt_harmful", "response_refusal", "response_harmful"):
         assert {getattr(e, task) for e in rows} >= {0, 1}
-    assert {e.lang for e in rows} == {"en", "ko"}
+    assert {e.lang for e in rows} == langs
     # harmful requests answered harmlessly: the rows that teach a reply is judged by its content
     assert sum(e.prompt_harmful == 1 and e.response_harmful == 0 and e.response_refusal == 0 for e in rows) >= 100
+
+

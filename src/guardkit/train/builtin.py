@@ -64,6 +64,7 @@ EXTRA_SETS: dict[str, ExtraSet] = {
     "written": ExtraSet("n_written", 3000, "synthetic-agent-written"),
     "chat": ExtraSet("n_chat", 3000, "synthetic-agent-chat"),
     "written-r4": ExtraSet("n_written_r4", 3000, "synthetic-agent-written-r4"),
+    "written-r5": ExtraSet("n_written_r5", 3000, "synthetic-agent-written-r5"),
 }
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .._exceptions import DatasetError
+from .._exceptions import ConfigError, DatasetError
 from ..backends._refusal import REFUSAL_PREFIXES, is_refusal_text
 from ..redteam.mutators import mutate
 
@@ -400,6 +400,7 @@ def hh_labelled_set(data_dir: Path, n: int, labels: Path | None = None, last: bo
 WRITTEN = Path(__file__).with_name("labels") / "agent-written.jsonl"
 CHAT = Path(__file__).with_name("labels") / "agent-chat.jsonl"
 WRITTEN_R4 = Path(__file__).with_name("labels") / "agent-written-r4.jsonl"
+WRITTEN_R5 = Path(__file__).with_name("labels") / "agent-written-r5.jsonl"
 _WRITTEN_KEYS = {"prompt", "response", "prompt_harmful", "response_refusal", "response_harmful", "category", "lang", "kind"}
 _CODES = {f"S{k}" for k in range(1, 15)}
 
@@ -459,16 +460,32 @@ def written_set(n: int, path: Path | None = None) -> list[Example]:
     return _read_written(path or WRITTEN, "written", "synthetic-agent-written", lambda r: not _is_chat(r))[:n]
 
 
-def written_r4_set(n: int, path: Path | None = None) -> list[Example]:
-    """``written-r4``: round 4 of the agent-written rows (:data:`WRITTEN_R4`; docs/agent-written-brief.md, round 4).
+def written_round_set(round_: int, n: int, path: Path | None = None) -> list[Example]:
+    """``written-r<round_>``: a later round of the agent-written rows (docs/agent-written-brief.md, its rounds).
 
-    Aimed at the weaknesses measured after round 3: replies judged by their prompt (adversarial and
-    plain harmful requests answered harmlessly, refused, or answered harmfully; benign look-alikes),
-    plainly worded harmful requests and subtle ones next to benign neighbours, Korean hate comments
-    aimed at groups, and Korean threat, extortion and harassment conversations next to ordinary ones.
-    A row that breaks the schema raises :class:`DatasetError` naming its line. Returns at most ``n`` rows.
+    * round 4 (:data:`WRITTEN_R4`): aimed at the weaknesses measured after round 3: replies judged by
+      their prompt (adversarial and plain harmful requests answered harmlessly, refused, or answered
+      harmfully; benign look-alikes), plainly worded harmful requests and subtle ones next to benign
+      neighbours, Korean hate comments aimed at groups, and Korean threat, extortion and harassment
+      conversations next to ordinary ones;
+    * round 5 (:data:`WRITTEN_R5`): replies on both sides of the response-harm line for the same kinds of
+      prompts (benign questions on sensitive subjects, plain harmful requests, in-the-wild jailbreak
+      prompts, and one harmful request answered twice: about the topic vs how to do it), so that a
+      reply is judged by its own content.
+
+    ``path`` defaults to the round's shipped file. A row that breaks the schema raises
+    :class:`DatasetError` naming its line. Returns at most ``n`` rows.
     """
-    return _read_written(path or WRITTEN_R4, "written-r4", "synthetic-agent-written-r4")[:n]
+    files = {4: WRITTEN_R4, 5: WRITTEN_R5}
+    if round_ not in files:
+        raise ConfigError(f"no agent-written round {round_}; rounds: {sorted(files)}")
+    name = f"written-r{round_}"
+    return _read_written(path or files[round_], name, f"synthetic-agent-{name}")[:n]
+
+
+def written_r4_set(n: int, path: Path | None = None) -> list[Example]:
+    """``written-r4``: round 4 of the agent-written rows (:func:`written_round_set`)."""
+    return written_round_set(4, n, path)
 
 
 def chat_set(n: int, written: Path | None = None, chat: Path | None = None) -> list[Example]:
@@ -1477,7 +1494,7 @@ def build_mix(
     data_dir: Path, seed: int = 0, n_wrapped: int = 1600, n_synth_refusals: int = 2400, n_adv_frames: int = 4000,
     n_adv_responses: int = 1800, n_safe_completions: int = 1400, n_benign_answers: int = 1000, n_contrast: int = 0,
     n_ko_dialogues: int = 0, n_hh_labels: int = 0, n_hh_labels_last: int = 0, n_written: int = 0, n_chat: int = 0,
-    n_written_r4: int = 0,
+    n_written_r4: int = 0, n_written_r5: int = 0,
 ) -> tuple[list[Example], dict[str, object]]:
     """Load every permissive train set under ``data_dir`` and add the synthetic rows.
 
@@ -1506,9 +1523,9 @@ def build_mix(
         last exchange of each transcript) with our own absolute labels (:func:`hh_labelled_set`).
       * ``synthetic-agent-written``: exchanges written for guardkit by AI annotator agents (:func:`written_set`);
       * ``synthetic-agent-chat``: casual chatbot user messages written by the same agents (:func:`chat_set`);
-      * ``synthetic-agent-written-r4``: the same agents' fourth round (:func:`written_r4_set`).
-    The last seven are off by default (``n_contrast=2000, n_ko_dialogues=600, n_hh_labels=3000,
-    n_hh_labels_last=3500, n_written=3000, n_chat=3000, n_written_r4=3000`` turn them on;
+      * ``synthetic-agent-written-r4`` / ``-r5``: the same agents' fourth and fifth rounds (:func:`written_round_set`).
+    The last eight are off by default (``n_contrast=2000, n_ko_dialogues=600, n_hh_labels=3000,
+    n_hh_labels_last=3500, n_written=3000, n_chat=3000, n_written_r4=3000, n_written_r5=3000`` turn them on;
     ``TrainConfig.extra_sets`` / ``--extra-sets`` does it by name). Trained from scratch with them,
     a model scored 0.8 F1 lower on the shared validation rows, so stage 1 of the shipped model
     leaves them out; its CPU stage 2 (``--recipe continue``) adds them (docs/model-card.md).
@@ -1552,8 +1569,9 @@ def build_mix(
         synth["synthetic-agent-written"] = written_set(n_written)
     if per and n_chat:
         synth["synthetic-agent-chat"] = chat_set(n_chat)
-    if per and n_written_r4:
-        synth["synthetic-agent-written-r4"] = written_r4_set(n_written_r4)
+    for round_, n in ((4, n_written_r4), (5, n_written_r5)):
+        if per and n:
+            synth[f"synthetic-agent-written-r{round_}"] = written_round_set(round_, n)
     for name in synth:
         synth[name], dropped[name] = _clean(synth[name], all_overlap)
     seen: set[str] = set()
@@ -1572,7 +1590,7 @@ def build_mix(
     lic |= {n: "built here from the sets above (see model card)" for n in synth}
     lic |= {n: "built here (hand-written templates)" for n in ("synthetic-contrast", "synthetic-ko-dialogues") if n in synth}
     lic |= {n: "MIT (hh-rlhf texts) + labels built here" for n in ("hh-rlhf-labelled", "hh-rlhf-labelled-last") if n in synth}
-    agents = ("synthetic-agent-written", "synthetic-agent-chat", "synthetic-agent-written-r4")
+    agents = ("synthetic-agent-written", "synthetic-agent-chat", "synthetic-agent-written-r4", "synthetic-agent-written-r5")
     lic |= {n: "built here (written by AI annotator agents)" for n in agents if n in synth}
     stats: dict[str, object] = {
         "sets": {k: {"rows": counts.get(k, 0), "license": lic.get(k, "?"), "dropped_eval_overlap": dropped.get(k, 0)}
