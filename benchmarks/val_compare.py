@@ -12,7 +12,9 @@ each artifact over the val rows (all 8 layers, 2 threads) and prints, per artifa
     and the mean over the tasks that have positives there;
   * per ``--held-out`` set: the same on all its rows (for a set none of the artifacts trained on);
   * with ``--auprc``, each group's AUPRC per task too: F1 at an artifact's own threshold mixes
-    ranking with threshold placement, AUPRC measures the ranking alone.
+    ranking with threshold placement, AUPRC measures the ranking alone;
+  * with ``--categories``, top-1 accuracy and macro-F1 of the risk-category outputs on the split's
+    harmful rows that carry one of guardkit's own category labels (train/labels/categories.jsonl).
 ``--split cal`` scores the cal rows instead: a confirmation split, since only Platt scalers (monotone)
 were fitted there. ``--cache-dir`` reuses the head inputs that ``guardkit train head --cache-dir`` keeps,
 so artifacts sharing an encoder are scored in seconds.
@@ -44,9 +46,12 @@ def main() -> None:
                     help="also print this task's F1, share of negatives flagged and recall at thresholds 0.1 ... 0.95 "
                          "for every row group")
     ap.add_argument("--save-scores", type=Path,
-                    help="also write <dir>/<artifact name>.npz: calibrated probabilities, labels and row group of every scored row")
+                    help="also write <dir>/<artifact name>.npz: calibrated probabilities, labels, row group, source set and "
+                         "texts of every scored row (benchmarks/reply_kinds.py reads it)")
     ap.add_argument("--auprc", action="store_true",
                     help="also print each row group's AUPRC per task (threshold-free: ranking, not threshold placement)")
+    ap.add_argument("--categories", action="store_true",
+                    help="also print category top-1 accuracy and macro-F1 on the split's harmful rows with our category labels")
     ap.add_argument("--cache-dir", type=Path,
                     help="read (and add to) the head inputs kept by `guardkit train head --cache-dir`: an artifact whose "
                          "encoder is cached there is scored in seconds instead of minutes")
@@ -65,6 +70,7 @@ def main() -> None:
         EXTRA_SETS,
         TASKS,
         TrainConfig,
+        _category_scores,
         _encoder_tag,
         _head_inputs,
         _Inputs,
@@ -73,7 +79,7 @@ def main() -> None:
         f1_at,
         prepare,
     )
-    from guardkit.train.data import build_mix
+    from guardkit.train.data import CATEGORY_LABELS, build_mix, read_category_labels, relabel_categories
 
     if args.auprc:
         from sklearn.metrics import average_precision_score
@@ -82,6 +88,8 @@ def main() -> None:
     cfg = TrainConfig.full(extra_sets=extra)
     e5 = read_e5()
     examples, stats = build_mix(args.data_dir, seed=cfg.seed, **cfg.mix_options())
+    if args.categories:  # our own labels as category targets; the task labels stay as they are
+        examples, _ = relabel_categories(examples, read_category_labels(CATEGORY_LABELS))
     prep = prepare(examples, stats, cfg, E5Tokenizer(e5))
     va = [i for i, s in enumerate(prep.splits) if s == args.split]
     source = {name: s.source for name, s in EXTRA_SETS.items()}  # the rows build_mix adds for each extra set
@@ -146,9 +154,15 @@ def main() -> None:
                 group[rows] = g  # a row in several groups keeps the last (a held-out set's val rows: the held-out group)
             args.save_scores.mkdir(parents=True, exist_ok=True)
             np.savez(args.save_scores / f"{art.name}.npz", p=probs,
-                     y=y_all, group=group.astype(str), thresholds=np.array([meta["thresholds"][t] for t in TASKS]))
+                     y=y_all, group=group.astype(str), thresholds=np.array([meta["thresholds"][t] for t in TASKS]),
+                     source=np.array([examples[i].source for i in idx]), prompt=np.array([examples[i].prompt for i in idx]),
+                     response=np.array([examples[i].response or "" for i in idx]))
         mean = np.mean([out["base rows"][t] for t in TASKS])
         print(f"\n{art}  base-rows mean best-F1 {mean:.2f}")
+        if args.categories:
+            harmful = [r for r in range(len(va)) if prep.cat[idx[r]] >= 0 and (y_all[r, 0] == 1 or y_all[r, 2] == 1)]
+            c = _category_scores(np.argmax(logits[harmful, 3:], axis=1), prep.cat[[idx[r] for r in harmful]])
+            print(f"  categories   {c['n']} harmful {args.split} rows with our labels: top-1 {c['accuracy']:.1f}  macro-F1 {c['macro_f1']:.1f}")
         for g, row in out.items():
             print(f"  {g:12s} " + "  ".join(f"{t} {v:.1f}" for t, v in row.items()) + f"  mean {np.mean(list(row.values())):.2f}")
             if args.auprc:
