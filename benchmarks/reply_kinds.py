@@ -30,14 +30,14 @@ def main() -> None:
     from sklearn.metrics import average_precision_score
 
     from guardkit.train.builtin import f1_at
-    from guardkit.train.data import WRITTEN, WRITTEN_R4, WRITTEN_R5
+    from guardkit.train.data import WRITTEN
 
     z = np.load(args.scores, allow_pickle=False)
     if "source" not in z.files:
         ap.error(f"{args.scores}: written by an older val_compare.py (no source / text columns); write it again")
     p, y, th = z["p"], z["y"], float(z["thresholds"][2])
     kind = {}
-    for f in (WRITTEN, WRITTEN_R4, WRITTEN_R5):
+    for f in sorted(WRITTEN.parent.glob("agent-written*.jsonl")):  # every round with replies
         for line in f.read_text(encoding="utf-8").splitlines():
             r = json.loads(line)
             if r["response"] is not None:

@@ -1590,8 +1590,7 @@ def build_mix(
     lic |= {n: "built here from the sets above (see model card)" for n in synth}
     lic |= {n: "built here (hand-written templates)" for n in ("synthetic-contrast", "synthetic-ko-dialogues") if n in synth}
     lic |= {n: "MIT (hh-rlhf texts) + labels built here" for n in ("hh-rlhf-labelled", "hh-rlhf-labelled-last") if n in synth}
-    agents = ("synthetic-agent-written", "synthetic-agent-chat", "synthetic-agent-written-r4", "synthetic-agent-written-r5")
-    lic |= {n: "built here (written by AI annotator agents)" for n in agents if n in synth}
+    lic |= {n: "built here (written by AI annotator agents)" for n in synth if n.startswith("synthetic-agent-")}
     stats: dict[str, object] = {
         "sets": {k: {"rows": counts.get(k, 0), "license": lic.get(k, "?"), "dropped_eval_overlap": dropped.get(k, 0)}
                  for k in sorted(set(counts) | set(per))},
