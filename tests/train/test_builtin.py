@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -150,6 +151,32 @@ def test_bundle_refuses_other_settings(bundle: Path) -> None:
 
 
 @pytest.mark.slow
+def test_set_weights_travel_in_the_bundle_and_steer_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from guardkit.backends.builtin import BuiltinClassifier
+
+    # the same texts labelled both ways: the base rows say harmful, the weighted chat rows say harmless
+    chat = [Example(h, prompt_harmful=0, source="synthetic-agent-chat") for h in HARMFUL]
+    monkeypatch.setattr(tb, "build_mix", lambda data_dir, seed, **o: (_examples() + chat, {}))
+    cfg = tb.TrainConfig.full(n_trained=1, epochs=2, device="cpu", batch_tokens=2048, lr_layers=2e-4, lr_head=3e-3,
+                              extra_sets=("chat",))
+    scores = {}
+    for w in (1.0, 20.0):
+        path = tmp_path / f"mix-{w}.npz"
+        tbundle.write_bundle(tmp_path, path, replace(cfg, set_weights={"chat": w}))
+        _, prep = tbundle.read_bundle(path, replace(cfg, set_weights={"chat": w}))
+        assert prep.weight is not None and sorted(set(prep.weight.tolist())) == sorted({1.0, w})
+        assert int((prep.weight == w).sum()) == (len(chat) if w != 1.0 else len(prep.weight))
+        meta = tb.train_builtin(None, tmp_path / f"art-{w}", replace(cfg, set_weights={"chat": w}), bundle=path)
+        assert meta["config"]["set_weights"] == {"chat": w}
+        raw = {**meta, "platt": {t: [1.0, 0.0] for t in tb.TASKS}}  # the head's own probabilities, not recalibrated
+        (tmp_path / f"art-{w}" / "meta.json").write_text(json.dumps(raw))
+        scores[w] = BuiltinClassifier(artifact=tmp_path / f"art-{w}").classify([HARMFUL[5]])[0].prompt_harmful.score
+    assert scores[20.0] < scores[1.0]  # the weighted side of the conflict wins more of the loss
+    with pytest.raises(ConfigError, match="set_weights"):
+        tbundle.read_bundle(tmp_path / "mix-20.0.npz", replace(cfg, set_weights={"chat": 2.0}))
+
+
+@pytest.mark.slow
 def test_tiny_training_run_gives_a_loadable_artifact(bundle: Path, tmp_path: Path) -> None:
     from guardkit.backends.builtin import BuiltinClassifier
 
@@ -236,6 +263,24 @@ def test_cli_errors_name_the_problem(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "unknown extra set" in proc.stderr and "bogus" in proc.stderr
     proc = run("--data-dir", str(tmp_path), "--extra-sets", "contrast", "--no-response-harm", "written")
     assert proc.returncode == 2 and "not among the extra sets" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run("--data-dir", str(tmp_path), "--extra-sets", "chat", "--set-weight", "chat")
+    assert proc.returncode == 2 and "NAME=NUMBER" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run("--data-dir", str(tmp_path), "--extra-sets", "contrast", "--set-weight", "chat=4")
+    assert proc.returncode == 2 and "not among the extra sets" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_set_weights_are_checked_and_weigh_their_sets_rows() -> None:
+    cfg = tb.TrainConfig(extra_sets=("chat", "written"), set_weights={"chat": 4})
+    assert cfg.set_weights == {"chat": 4.0}
+    rows = [Example("a", source="synthetic-agent-chat"), Example("b", source="t"), Example("c", source="synthetic-agent-written")]
+    assert tb.row_weights(rows, cfg.set_weights).tolist() == [4.0, 1.0, 1.0]
+    assert tb.TrainConfig.from_meta(json.loads(json.dumps({"extra_sets": ["chat"], "set_weights": {"chat": 2}}))).set_weights \
+        == {"chat": 2.0}  # as read back from meta.json
+    with pytest.raises(ConfigError, match="not among the extra sets"):
+        tb.TrainConfig(extra_sets=("written",), set_weights={"chat": 4.0})
+    for bad in (0.0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(ConfigError, match="positive numbers"):
+            tb.TrainConfig(extra_sets=("chat",), set_weights={"chat": bad})
 
 
 def test_extra_sets_map_to_mix_options_and_survive_meta_json() -> None:

@@ -49,6 +49,8 @@ def register(app: typer.Typer) -> None:
                                                       "the sets' keyword hints.")] = False,
         no_response_harm: Annotated[str, typer.Option("--no-response-harm", help="Comma-separated extra sets whose rows "
                                                       "train every output but response harm.")] = "",
+        set_weight: Annotated[list[str] | None, typer.Option("--set-weight", help="NAME=W: rows of extra set NAME count W "
+                                                             "times in the loss (repeatable).")] = None,
         device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "auto",
         cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Where to keep the frozen layers' outputs.")] = None,
         bundle: Annotated[Path | None, typer.Option("--bundle", help="Train from a bundle (see --export-bundle) instead of --data-dir.")] = None,
@@ -64,7 +66,7 @@ def register(app: typer.Typer) -> None:
         if (recipe == "continue") != (init_from is not None):
             raise ConfigError("--recipe continue and --init-from go together (give both or neither)")
         changes: dict[str, object] = {"seed": seed, "device": device, "category_labels": category_labels,
-                                      "no_response_harm": _names(no_response_harm)}
+                                      "no_response_harm": _names(no_response_harm), "set_weights": _set_weights(set_weight)}
         if epochs is not None:
             if epochs < 1:
                 raise ConfigError(f"--epochs must be at least 1, got {epochs}")
@@ -181,15 +183,7 @@ def register(app: typer.Typer) -> None:
 
         if not data_dir.is_dir():
             raise ConfigError(f"--data-dir {data_dir} is not a folder; expected the data/train folder")
-        weights: dict[str, float] = {}
-        for pair in set_weight or []:
-            name, sep, value = pair.partition("=")
-            try:
-                weights[name.strip()] = float(value)
-            except ValueError:
-                sep = ""
-            if not sep:
-                raise ConfigError(f"--set-weight must look like NAME=NUMBER, got {pair!r}")
+        weights = _set_weights(set_weight)
         sets = _names(extra_sets)
         logging.getLogger("guardkit").setLevel(logging.INFO)
         meta = refit_head(artifact or artifact_dir(), data_dir, out, sets, category_labels=category_labels,
@@ -204,3 +198,17 @@ def register(app: typer.Typer) -> None:
 def _names(value: str) -> tuple[str, ...]:
     """A comma-separated option as names ('none' and blanks dropped)."""
     return tuple(x.strip() for x in value.split(",") if x.strip() and x.strip() != "none")
+
+
+def _set_weights(pairs: list[str] | None) -> dict[str, float]:
+    """Repeated ``--set-weight NAME=W`` options as a dict (a :class:`ConfigError` for any other shape)."""
+    weights: dict[str, float] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ConfigError(f"--set-weight must look like NAME=NUMBER, got {pair!r}")
+    return weights

@@ -29,7 +29,7 @@ import logging
 import random
 import tempfile
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -68,6 +68,22 @@ EXTRA_SETS: dict[str, ExtraSet] = {
 }
 
 
+def check_set_weights(set_weights: dict[str, float], extra_sets: tuple[str, ...]) -> dict[str, float]:
+    """``set_weights`` as floats, or a :class:`ConfigError` naming a set not in ``extra_sets`` or a bad weight."""
+    unknown = sorted(set(set_weights) - set(extra_sets))
+    if unknown:
+        raise ConfigError(f"set weights for {unknown}, which are not among the extra sets {list(extra_sets)}")
+    if any(not (0 < float(w) < float("inf")) for w in set_weights.values()):
+        raise ConfigError(f"set weights must be positive numbers, got {set_weights}")
+    return {name: float(w) for name, w in set_weights.items()}
+
+
+def row_weights(examples: list[Example], set_weights: dict[str, float]) -> np.ndarray:
+    """Each example's weight in the loss: its extra set's entry in ``set_weights``, else 1."""
+    by_source = {EXTRA_SETS[name].source: w for name, w in set_weights.items()}
+    return np.asarray([by_source.get(e.source, 1.0) for e in examples], dtype=np.float32)
+
+
 @dataclass
 class TrainConfig:
     """Settings of one training run (all recorded in the artifact's metadata)."""
@@ -96,6 +112,8 @@ class TrainConfig:
     #: extra sets whose rows keep their prompt, refusal and category labels but carry no response-harm
     #: label (their writers' notion of a harmful reply need not be the human-labelled sets' one)
     no_response_harm: tuple[str, ...] = ()
+    #: extra sets whose rows count this many times in the loss (``{"chat": 4.0}``)
+    set_weights: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not (self.device in ("cpu", "auto") or self.device.startswith("cuda")):
@@ -111,6 +129,7 @@ class TrainConfig:
         unknown = sorted(set(self.extra_sets) - set(EXTRA_SETS))
         if unknown:
             raise ConfigError(f"unknown extra set(s) {unknown}; known: {sorted(EXTRA_SETS)}")
+        self.set_weights = check_set_weights(self.set_weights, self.extra_sets)
         if self.max_prompt + self.max_resp + 4 > 512:
             raise ConfigError(f"max_prompt + max_resp + 4 must fit e5's 512 positions, got {self.max_prompt + self.max_resp + 4}")
 
@@ -396,6 +415,8 @@ class Prepared:
     #: the tokens its mix uses); None when the ids are e5's own. Cache keys use e5's ids, so a cache
     #: filled from a bundle serves a run from the data folder and the other way round.
     vocab: np.ndarray | None = None
+    #: each example's weight in the loss (:func:`row_weights`); None: all 1
+    weight: np.ndarray | None = None
 
 
 def prepare(examples: list[Example], stats: dict[str, Any], cfg: TrainConfig, tok: Any) -> Prepared:
@@ -414,7 +435,7 @@ def prepare(examples: list[Example], stats: dict[str, Any], cfg: TrainConfig, to
     ]
     y, cat = _labels(examples)
     return Prepared(windows, y, cat, [split_of(e, cfg.seed) for e in examples], [e.lang for e in examples], stats,
-                    data_hash(examples))
+                    data_hash(examples), weight=row_weights(examples, cfg.set_weights) if cfg.set_weights else None)
 
 
 def _splits(prep: Prepared) -> tuple[list[int], list[int], list[int]]:
@@ -507,6 +528,7 @@ def fit(prep: Prepared, e5: Any, cfg: TrainConfig, out_dir: Path, cache_dir: Pat
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[cfg.lr_layers, cfg.lr_head], total_steps=n_steps, pct_start=0.1)
     yt = torch.tensor(y, device=device)
     ct = torch.tensor(cat, device=device)
+    wt = torch.tensor(prep.weight if prep.weight is not None else np.ones(len(windows), dtype=np.float32), device=device)
     best_score = -1.0
     meta: dict[str, Any] = {}
     history = []
@@ -520,11 +542,12 @@ def fit(prep: Prepared, e5: Any, cfg: TrainConfig, out_dir: Path, cache_dir: Pat
             h, batch = inputs(rows)
             with _autocast(device):
                 logits = net(h, batch["attention_mask"], batch["pmask"], batch["rmask"], batch["flags"]).float()
-            target = yt[rows]
+            target, w = yt[rows], wt[rows]
             mask = ~torch.isnan(target)
-            bce = torch.nn.functional.binary_cross_entropy_with_logits(
-                logits[:, :3][mask], target[mask], reduction="sum") / max(len(rows), 1)
-            ce = torch.nn.functional.cross_entropy(logits[:, 3:], ct[rows], ignore_index=-100, reduction="sum") / max(len(rows), 1)
+            bce = (torch.nn.functional.binary_cross_entropy_with_logits(logits[:, :3][mask], target[mask], reduction="none")
+                   * w[:, None].expand_as(target)[mask]).sum() / max(len(rows), 1)
+            ce = (torch.nn.functional.cross_entropy(logits[:, 3:], ct[rows], ignore_index=-100, reduction="none")
+                  * w).sum() / max(len(rows), 1)
             loss = bce + cfg.cat_weight * ce
             opt.zero_grad()
             loss.backward()
@@ -946,13 +969,8 @@ def refit_head(artifact: Path, data_dir: Path, out: Path, extra_sets: tuple[str,
     if not 0 < lr < 1:
         raise ConfigError(f"lr must be between 0 and 1, got {lr}")
     set_weights = dict(set_weights or {})
-    unknown = sorted(set(set_weights) - set(extra_sets))
-    if unknown:
-        raise ConfigError(f"set weights for {unknown}, which are not among the extra sets {list(extra_sets)}")
-    if any(not (0 < w < float("inf")) for w in set_weights.values()):
-        raise ConfigError(f"set weights must be positive numbers, got {set_weights}")
     cfg = TrainConfig.from_meta(meta["config"], extra_sets=tuple(extra_sets), category_labels=category_labels, device=device,
-                                no_response_harm=tuple(no_response_harm))
+                                no_response_harm=tuple(no_response_harm), set_weights=set_weights)
     examples, stats = cfg.mix(data_dir)
     e5 = read_e5()
     prep = prepare(examples, stats, replace(cfg, limit=0), E5Tokenizer(e5))
@@ -963,8 +981,7 @@ def refit_head(artifact: Path, data_dir: Path, out: Path, extra_sets: tuple[str,
     net.to(dev)
     inputs = _Inputs(bert, prep.windows, None, int(meta["config"]["n_frozen"]), dev)
     feats = _head_inputs(net, inputs, prep, cfg.batch_tokens, cache_dir and cache_dir / f"features-{_encoder_tag(weights)}.pt")
-    source_weight = {EXTRA_SETS[name].source: w for name, w in set_weights.items()}
-    row_w = torch.tensor([source_weight.get(e.source, 1.0) for e in examples], dtype=torch.float32)
+    row_w = torch.from_numpy(prep.weight if prep.weight is not None else np.ones(len(examples), dtype=np.float32))
     y = torch.tensor(prep.y)
     cat = torch.tensor(prep.cat)
     head = net.head.cpu()
@@ -1018,7 +1035,7 @@ def refit_head(artifact: Path, data_dir: Path, out: Path, extra_sets: tuple[str,
     new_meta["split_sizes"] = {"train": len(tr), "val": len(va), "cal": len(ca)}
     new_meta["head_refit"] = {"from": {"path": str(artifact), "weights_sha1": _weights_tag(weights),
                                        "data_hash": meta["data"]["hash"]},
-                              "set_weights": set_weights, "epochs": epochs, "lr": lr, "seed": seed,
+                              "set_weights": cfg.set_weights, "epochs": epochs, "lr": lr, "seed": seed,
                               "best_epoch": best[2], "history": history}
     out.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out / "weights.npz", **arrays)  # type: ignore[arg-type]

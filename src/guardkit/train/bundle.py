@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 _SPLITS = ("train", "val", "cal")
 #: TrainConfig fields that shape the bundled windows: a bundle is only valid for the same values.
-_SHAPING = ("seed", "max_prompt", "max_resp", "limit", "extra_sets", "category_labels", "no_response_harm")
+_SHAPING = ("seed", "max_prompt", "max_resp", "limit", "extra_sets", "category_labels", "no_response_harm", "set_weights")
 _ROW_BYTES = 18  # one Q4_0 block: fp16 scale + 16 bytes of nibbles
 
 
@@ -71,6 +71,7 @@ def write_bundle(data_dir: Path, path: Path, cfg: TrainConfig) -> dict[str, Any]
         y=prep.y, cat=prep.cat, vocab=used.astype(np.int32),
         split=np.asarray([_SPLITS.index(s) for s in prep.splits], dtype=np.uint8),
         lang=np.asarray([s == "ko" for s in prep.langs], dtype=np.uint8),
+        weight=prep.weight if prep.weight is not None else np.ones(len(prep.windows), dtype=np.float32),
         info=np.asarray(json.dumps(info, ensure_ascii=False)), **arrays,
     )
     summary = {"examples": len(prep.windows), "tokens": int(len(ids)), "vocab": int(len(used)), "bytes": path.stat().st_size,
@@ -92,7 +93,7 @@ def read_bundle(path: Path, cfg: TrainConfig) -> tuple[Any, Prepared]:
     except (OSError, ValueError, KeyError) as exc:
         raise DatasetError(f"{path} is not a guardkit training bundle: {exc}") from exc
     # bundles written before a setting existed had it off
-    stored = {"category_labels": False, "no_response_harm": [], **info["config"]}
+    stored = {"category_labels": False, "no_response_harm": [], "set_weights": {}, **info["config"]}
     asked = json.loads(json.dumps({k: getattr(cfg, k) for k in stored}))  # as stored: tuples become lists
     mismatch = {k: (v, asked[k]) for k, v in stored.items() if asked[k] != v}
     if mismatch:
@@ -108,5 +109,6 @@ def read_bundle(path: Path, cfg: TrainConfig) -> tuple[Any, Prepared]:
         logger.warning("bundle %s predates e5 token maps: its hidden-state cache keys are its own", path)
     prep = Prepared(windows, z["y"], z["cat"], [_SPLITS[int(s)] for s in z["split"]],
                     ["ko" if int(x) else "en" for x in z["lang"]], info["stats"], info["hash"],
-                    z["vocab"].astype(np.int64) if "vocab" in z.files else None)
+                    z["vocab"].astype(np.int64) if "vocab" in z.files else None,
+                    z["weight"].astype(np.float32) if "weight" in z.files else None)
     return e5, prep
