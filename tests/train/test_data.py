@@ -642,16 +642,16 @@ def test_written_leaves_chat_kinds_to_chat_and_later_rounds_are_their_own_sets(t
     r4.write_text(_written_row(lang="fr"), encoding="utf-8")
     with pytest.raises(data.DatasetError, match=r"written-r4: .*r4.jsonl line 1: .*not en/ko"):
         data.written_r4_set(10)
-    with pytest.raises(data.ConfigError, match="no agent-written round 3; rounds: \\[4, 5\\]"):
+    with pytest.raises(data.ConfigError, match="no agent-written round 3; rounds: \\[4, 5, 6\\]"):
         data.written_round_set(3, 10)
 
 
-@pytest.mark.parametrize(("round_", "langs"), [(4, {"en", "ko"}), (5, {"en"})])
+@pytest.mark.parametrize(("round_", "langs"), [(4, {"en", "ko"}), (5, {"en"}), (6, {"en", "ko"})])
 def test_shipped_written_rounds_are_well_formed(round_: int, langs: set[str]) -> None:
     import guardkit.train.data as data
 
     rows = data.written_round_set(round_, 10**6)
-    path = {4: data.WRITTEN_R4, 5: data.WRITTEN_R5}[round_]
+    path = {4: data.WRITTEN_R4, 5: data.WRITTEN_R5, 6: data.WRITTEN_R6}[round_]
     assert len(rows) == len(path.read_text(encoding="utf-8").splitlines()) >= 500
     for task in ("prompt_harmful", "response_refusal", "response_harmful"):
         assert {getattr(e, task) for e in rows} >= {0, 1}

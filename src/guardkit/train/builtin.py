@@ -65,6 +65,7 @@ EXTRA_SETS: dict[str, ExtraSet] = {
     "chat": ExtraSet("n_chat", 3000, "synthetic-agent-chat"),
     "written-r4": ExtraSet("n_written_r4", 3000, "synthetic-agent-written-r4"),
     "written-r5": ExtraSet("n_written_r5", 3000, "synthetic-agent-written-r5"),
+    "written-r6": ExtraSet("n_written_r6", 3000, "synthetic-agent-written-r6"),
 }
 
 

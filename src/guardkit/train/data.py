@@ -401,6 +401,7 @@ WRITTEN = Path(__file__).with_name("labels") / "agent-written.jsonl"
 CHAT = Path(__file__).with_name("labels") / "agent-chat.jsonl"
 WRITTEN_R4 = Path(__file__).with_name("labels") / "agent-written-r4.jsonl"
 WRITTEN_R5 = Path(__file__).with_name("labels") / "agent-written-r5.jsonl"
+WRITTEN_R6 = Path(__file__).with_name("labels") / "agent-written-r6.jsonl"
 _WRITTEN_KEYS = {"prompt", "response", "prompt_harmful", "response_refusal", "response_harmful", "category", "lang", "kind"}
 _CODES = {f"S{k}" for k in range(1, 15)}
 
@@ -471,12 +472,15 @@ def written_round_set(round_: int, n: int, path: Path | None = None) -> list[Exa
     * round 5 (:data:`WRITTEN_R5`): replies on both sides of the response-harm line for the same kinds of
       prompts (benign questions on sensitive subjects, plain harmful requests, in-the-wild jailbreak
       prompts, and one harmful request answered twice: about the topic vs how to do it), so that a
-      reply is judged by its own content.
+      reply is judged by its own content;
+    * round 6 (:data:`WRITTEN_R6`): harmless in-frame replies to adversarial harmful requests, short or
+      partial harmful replies next to safe engaged ones, Korean online comments (heated but harmless vs
+      malicious or hateful), and English text to moderate (posts, comments, excerpts) rather than requests.
 
     ``path`` defaults to the round's shipped file. A row that breaks the schema raises
     :class:`DatasetError` naming its line. Returns at most ``n`` rows.
     """
-    files = {4: WRITTEN_R4, 5: WRITTEN_R5}
+    files = {4: WRITTEN_R4, 5: WRITTEN_R5, 6: WRITTEN_R6}
     if round_ not in files:
         raise ConfigError(f"no agent-written round {round_}; rounds: {sorted(files)}")
     name = f"written-r{round_}"
@@ -1494,7 +1498,7 @@ def build_mix(
     data_dir: Path, seed: int = 0, n_wrapped: int = 1600, n_synth_refusals: int = 2400, n_adv_frames: int = 4000,
     n_adv_responses: int = 1800, n_safe_completions: int = 1400, n_benign_answers: int = 1000, n_contrast: int = 0,
     n_ko_dialogues: int = 0, n_hh_labels: int = 0, n_hh_labels_last: int = 0, n_written: int = 0, n_chat: int = 0,
-    n_written_r4: int = 0, n_written_r5: int = 0,
+    n_written_r4: int = 0, n_written_r5: int = 0, n_written_r6: int = 0,
 ) -> tuple[list[Example], dict[str, object]]:
     """Load every permissive train set under ``data_dir`` and add the synthetic rows.
 
@@ -1523,9 +1527,10 @@ def build_mix(
         last exchange of each transcript) with our own absolute labels (:func:`hh_labelled_set`).
       * ``synthetic-agent-written``: exchanges written for guardkit by AI annotator agents (:func:`written_set`);
       * ``synthetic-agent-chat``: casual chatbot user messages written by the same agents (:func:`chat_set`);
-      * ``synthetic-agent-written-r4`` / ``-r5``: the same agents' fourth and fifth rounds (:func:`written_round_set`).
-    The last eight are off by default (``n_contrast=2000, n_ko_dialogues=600, n_hh_labels=3000,
-    n_hh_labels_last=3500, n_written=3000, n_chat=3000, n_written_r4=3000, n_written_r5=3000`` turn them on;
+      * ``synthetic-agent-written-r4`` / ``-r5`` / ``-r6``: the same agents' fourth to sixth rounds (:func:`written_round_set`).
+    The last nine are off by default (``n_contrast=2000, n_ko_dialogues=600, n_hh_labels=3000,
+    n_hh_labels_last=3500, n_written=3000, n_chat=3000, n_written_r4=3000, n_written_r5=3000, n_written_r6=3000``
+    turn them on;
     ``TrainConfig.extra_sets`` / ``--extra-sets`` does it by name). Trained from scratch with them,
     a model scored 0.8 F1 lower on the shared validation rows, so stage 1 of the shipped model
     leaves them out; its CPU stage 2 (``--recipe continue``) adds them (docs/model-card.md).
@@ -1569,7 +1574,7 @@ def build_mix(
         synth["synthetic-agent-written"] = written_set(n_written)
     if per and n_chat:
         synth["synthetic-agent-chat"] = chat_set(n_chat)
-    for round_, n in ((4, n_written_r4), (5, n_written_r5)):
+    for round_, n in ((4, n_written_r4), (5, n_written_r5), (6, n_written_r6)):
         if per and n:
             synth[f"synthetic-agent-written-r{round_}"] = written_round_set(round_, n)
     for name in synth:
