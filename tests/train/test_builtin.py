@@ -558,8 +558,12 @@ def test_refit_head_keeps_the_encoder_and_learns_the_new_rows(bundle: Path, tmp_
     rec = meta["head_refit"]
     assert rec["set_weights"] == {"chat": 4.0} and 0 <= rec["best_epoch"] < 4 and len(rec["history"]) == 5
     assert meta["config"]["extra_sets"] == ["chat"] and set(meta["thresholds"]) == set(tb.TASKS)
+    assert meta["config"]["set_weights"] == {"chat": 4.0}
     # the new artifact's own mix is rebuilt by the tools that check it (thresholds, categories)
     assert tb._own_mix(out, meta, tmp_path, "cpu")[1] == _examples() + chat
+    # refitting that artifact without the chat set leaves no weight for a set its mix lacks
+    again = tb.refit_head(out, tmp_path, tmp_path / "again", (), category_labels=False, epochs=1, device="cpu")
+    assert again["config"]["set_weights"] == {} and tb._own_mix(tmp_path / "again", again, tmp_path, "cpu")[1] == _examples()
     with pytest.raises(ConfigError, match="is the artifact being refitted"):
         tb.refit_head(art, tmp_path, art, ("chat",))
     with pytest.raises(ConfigError, match="not among the extra sets"):

@@ -1029,8 +1029,9 @@ def refit_head(artifact: Path, data_dir: Path, out: Path, extra_sets: tuple[str,
     for k, v in head.state_dict().items():  # stored in fp32 (the encoder's deltas are untouched)
         arrays[f"head.{k}"] = v.float().numpy()
     new_meta = {k: v for k, v in meta.items() if k not in ("history", "thresholds_tuned", "categories_tuned")}
+    # the config describes the mix the head was last trained on: its sets, labels and set weights together
     new_meta["config"] = {**meta["config"], "extra_sets": list(extra_sets), "category_labels": category_labels,
-                          "no_response_harm": list(no_response_harm)}
+                          "no_response_harm": list(no_response_harm), "set_weights": cfg.set_weights}
     new_meta.update(cal)
     new_meta["data"] = {"hash": prep.dhash, **prep.stats}
     new_meta["split_sizes"] = {"train": len(tr), "val": len(va), "cal": len(ca)}
