@@ -641,7 +641,7 @@ def test_written_leaves_chat_kinds_to_chat_and_later_rounds_are_their_own_sets(t
     assert not [e for e in off if e.source == "synthetic-agent-written-r4"]
     r4.write_text(_written_row(lang="fr"), encoding="utf-8")
     with pytest.raises(data.DatasetError, match=r"written-r4: .*r4.jsonl line 1: .*not en/ko"):
-        data.written_r4_set(10)
+        data.written_round_set(4, 10)
     with pytest.raises(data.ConfigError, match="no agent-written round 3; rounds: \\[4, 5, 6\\]"):
         data.written_round_set(3, 10)
 

@@ -419,6 +419,10 @@ class Prepared:
     #: each example's weight in the loss (:func:`row_weights`); None: all 1
     weight: np.ndarray | None = None
 
+    def loss_weights(self) -> np.ndarray:
+        """:attr:`weight`, or ones when the mix has no set weights."""
+        return self.weight if self.weight is not None else np.ones(len(self.windows), dtype=np.float32)
+
 
 def prepare(examples: list[Example], stats: dict[str, Any], cfg: TrainConfig, tok: Any) -> Prepared:
     """Tokenise ``examples`` into training windows (clipped to ``max_prompt`` / ``max_resp``)."""
@@ -529,7 +533,7 @@ def fit(prep: Prepared, e5: Any, cfg: TrainConfig, out_dir: Path, cache_dir: Pat
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[cfg.lr_layers, cfg.lr_head], total_steps=n_steps, pct_start=0.1)
     yt = torch.tensor(y, device=device)
     ct = torch.tensor(cat, device=device)
-    wt = torch.tensor(prep.weight if prep.weight is not None else np.ones(len(windows), dtype=np.float32), device=device)
+    wt = torch.tensor(prep.loss_weights(), device=device)
     best_score = -1.0
     meta: dict[str, Any] = {}
     history = []
@@ -982,7 +986,7 @@ def refit_head(artifact: Path, data_dir: Path, out: Path, extra_sets: tuple[str,
     net.to(dev)
     inputs = _Inputs(bert, prep.windows, None, int(meta["config"]["n_frozen"]), dev)
     feats = _head_inputs(net, inputs, prep, cfg.batch_tokens, cache_dir and cache_dir / f"features-{_encoder_tag(weights)}.pt")
-    row_w = torch.from_numpy(prep.weight if prep.weight is not None else np.ones(len(examples), dtype=np.float32))
+    row_w = torch.from_numpy(prep.loss_weights())
     y = torch.tensor(prep.y)
     cat = torch.tensor(prep.cat)
     head = net.head.cpu()

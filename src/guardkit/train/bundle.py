@@ -71,7 +71,7 @@ def write_bundle(data_dir: Path, path: Path, cfg: TrainConfig) -> dict[str, Any]
         y=prep.y, cat=prep.cat, vocab=used.astype(np.int32),
         split=np.asarray([_SPLITS.index(s) for s in prep.splits], dtype=np.uint8),
         lang=np.asarray([s == "ko" for s in prep.langs], dtype=np.uint8),
-        weight=prep.weight if prep.weight is not None else np.ones(len(prep.windows), dtype=np.float32),
+        weight=prep.loss_weights(),
         info=np.asarray(json.dumps(info, ensure_ascii=False)), **arrays,
     )
     summary = {"examples": len(prep.windows), "tokens": int(len(ids)), "vocab": int(len(used)), "bytes": path.stat().st_size,

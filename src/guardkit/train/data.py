@@ -487,11 +487,6 @@ def written_round_set(round_: int, n: int, path: Path | None = None) -> list[Exa
     return _read_written(path or files[round_], name, f"synthetic-agent-{name}")[:n]
 
 
-def written_r4_set(n: int, path: Path | None = None) -> list[Example]:
-    """``written-r4``: round 4 of the agent-written rows (:func:`written_round_set`)."""
-    return written_round_set(4, n, path)
-
-
 def chat_set(n: int, written: Path | None = None, chat: Path | None = None) -> list[Example]:
     """``chat``: user messages as typed into a public chatbot, prompt only, written for guardkit by AI annotator agents.
 
