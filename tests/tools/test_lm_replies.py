@@ -70,3 +70,42 @@ def test_assemble_refuses_missing_or_bad_labels(replies: Path, tmp_path: Path, l
     with pytest.raises(SystemExit, match=message):
         lm_replies.main(["assemble", str(replies), "--labels", str(labels), "--eval-dir", str(tmp_path / "eval"),
                          "--out", str(tmp_path / "x.jsonl")])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_generate_answers_each_prompt_once_with_the_real_model(tmp_path: Path) -> None:
+    from guardkit import BackendUnavailable
+    from guardkit._smollm2 import smollm2_gguf_path
+
+    pytest.importorskip("transformers")
+    pytest.importorskip("gguf")
+    try:
+        smollm2_gguf_path()
+    except BackendUnavailable as exc:
+        pytest.skip(str(exc))
+    items = [{"source": "gsm8k", "kind": "benign", "prompt": "What is 2 + 2?"},
+             {"source": "t0", "kind": "benign", "prompt": "Name a colour."}]
+    out = tmp_path / "replies.jsonl"
+    lm_replies.generate(items, out, batch=2)
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [{k: r[k] for k in ("source", "kind", "prompt")} for r in rows] == items
+    assert all(isinstance(r["response"], str) and r["response"].strip() for r in rows)
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_pick_prompts_takes_english_prompt_only_rows_of_one_split(data_dir: Path) -> None:
+    from guardkit.train.data import build_mix, split_of
+
+    val = lm_replies.pick_prompts(data_dir / "train", "val")
+    assert len(val) == sum(n for *_, n, _ in lm_replies.PLAN)  # every source of the plan has enough rows
+    assert [len(x["prompt"]) for x in val] == sorted(len(x["prompt"]) for x in val)
+    assert not any(lm_replies._HANGUL.search(x["prompt"]) for x in val)
+    mix = {e.prompt: e for e in build_mix(data_dir / "train", seed=0)[0] if e.response is None}
+    assert all(split_of(mix[x["prompt"]], 0) == "val" for x in val)
+    # the shipped file's first rows are exactly these prompts' replies, in this order
+    from guardkit.train.data import LM_REPLIES
+
+    shipped = [json.loads(x) for x in LM_REPLIES.read_text(encoding="utf-8").splitlines()[:len(val)]]
+    assert [r["prompt_key"] for r in shipped] == [prompt_key(x["prompt"]) for x in val]
