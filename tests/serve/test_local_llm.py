@@ -14,15 +14,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def llm_url():
-    pytest.importorskip("transformers")
-    from guardkit import BackendUnavailable
-    from guardkit._smollm2 import smollm2_gguf_path
-
-    try:
-        smollm2_gguf_path()
-    except BackendUnavailable as exc:
-        pytest.skip(str(exc))
+def llm_url(smollm2_gguf):
     # loading SmolLM2 takes ~25 s on an idle CPU, much longer on a busy one
     with live_server(create_llm_app("smollm2", default_max_tokens=24), startup_timeout=600) as url:
         yield f"{url}/v1"

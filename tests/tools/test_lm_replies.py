@@ -74,16 +74,7 @@ def test_assemble_refuses_missing_or_bad_labels(replies: Path, tmp_path: Path, l
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_generate_answers_each_prompt_once_with_the_real_model(tmp_path: Path) -> None:
-    from guardkit import BackendUnavailable
-    from guardkit._smollm2 import smollm2_gguf_path
-
-    pytest.importorskip("transformers")
-    pytest.importorskip("gguf")
-    try:
-        smollm2_gguf_path()
-    except BackendUnavailable as exc:
-        pytest.skip(str(exc))
+def test_generate_answers_each_prompt_once_with_the_real_model(smollm2_gguf: Path, tmp_path: Path) -> None:
     items = [{"source": "gsm8k", "kind": "benign", "prompt": "What is 2 + 2?"},
              {"source": "t0", "kind": "benign", "prompt": "Name a colour."}]
     out = tmp_path / "replies.jsonl"
