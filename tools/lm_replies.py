@@ -29,6 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from agent_written import EvalIndex, read_raw  # noqa: E402
+
 from guardkit.train.data import build_mix, prompt_key, split_of  # noqa: E402
 
 #: (source, prompt label, rows, kind)
@@ -59,34 +61,26 @@ def pick_prompts(data_dir: Path, split: str = "val", scale: float = 1.0, seed: i
 
 
 def generate(items: list[dict], out: Path, batch: int = 8) -> None:
+    """Each item's reply by SmolLM2 (guardkit's red-team target, sampled), written batch by batch."""
     import torch
 
-    from guardkit._smollm2 import load_smollm2
+    from guardkit.redteam.targets import SmolLM2Target
 
-    torch.set_num_threads(1)
     torch.manual_seed(0)
-    tok, model = load_smollm2()
-    tok.padding_side = "left"
+    target = SmolLM2Target(max_new_tokens=128, batch_size=batch, threads=1, temperature=0.7, top_p=0.9,
+                           repetition_penalty=1.15)
     t0 = time.time()
     with out.open("w", encoding="utf-8") as fh:
         for start in range(0, len(items), batch):
             part = items[start:start + batch]
-            texts = [tok.apply_chat_template([{"role": "user", "content": it["prompt"]}], tokenize=False,
-                                             add_generation_prompt=True) for it in part]
-            enc = tok(texts, return_tensors="pt", padding=True)
-            with torch.no_grad():
-                ids = model.generate(**enc, max_new_tokens=128, do_sample=True, temperature=0.7, top_p=0.9,
-                                     repetition_penalty=1.15, pad_token_id=tok.pad_token_id)
-            width = enc["input_ids"].shape[1]
-            for it, row in zip(part, ids, strict=True):
-                fh.write(json.dumps({**it, "response": tok.decode(row[width:], skip_special_tokens=True).strip()},
-                                    ensure_ascii=False) + "\n")
+            for it, reply in zip(part, target.generate([it["prompt"] for it in part]), strict=True):
+                fh.write(json.dumps({**it, "response": reply}, ensure_ascii=False) + "\n")
             fh.flush()
             print(f"{min(start + batch, len(items))}/{len(items)} replies, {time.time() - t0:.0f} s", flush=True)
 
 
 def _read(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    return [row for _, _, row in read_raw([path])]  # a bad line stops with its file and line number
 
 
 def export(replies: list[dict], out: Path, parts: int) -> None:
@@ -101,8 +95,6 @@ def export(replies: list[dict], out: Path, parts: int) -> None:
 
 
 def assemble(replies: list[dict], labels_dir: Path, eval_dir: Path, out: Path) -> None:
-    from agent_written import EvalIndex
-
     labels: dict[int, dict] = {}
     for f in sorted(labels_dir.glob("part*.jsonl")):
         for x in _read(f):

@@ -48,3 +48,13 @@ def test_batched_greedy_equals_one_by_one(tiny_model):
 def test_missing_model_is_backend_unavailable(tmp_path):
     with pytest.raises(BackendUnavailable, match="cannot load the Hugging Face model"):
         HFTarget(str(tmp_path / "nope")).generate(["hi"])
+
+
+def test_sampling_is_reproducible_under_a_seed(tiny_model):
+    import torch
+
+    target = HFTarget(tiny_model, max_new_tokens=5, batch_size=3, temperature=0.9, top_p=0.95, repetition_penalty=1.1)
+    torch.manual_seed(0)
+    first = target.generate(PROMPTS)
+    torch.manual_seed(0)
+    assert target.generate(PROMPTS) == first and all(isinstance(x, str) for x in first)

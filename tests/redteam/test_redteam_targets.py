@@ -84,3 +84,15 @@ def test_threads_option_is_validated_and_defaults():
     assert get_target("smollm2", {"threads": "2"}).threads == 2
     with pytest.raises(ConfigError, match="threads must be a positive integer, got 0"):
         get_target("hf:/m", {"threads": "0"})
+
+
+def test_sampling_options_are_validated_and_reported():
+    assert SmolLM2Target().params["decoding"] == "greedy" and SmolLM2Target()._decoding() == {"do_sample": False}
+    t = get_target("smollm2", {"temperature": "0.7", "top_p": "0.9", "repetition_penalty": "1.15"})
+    assert t._decoding() == {"do_sample": True, "temperature": 0.7, "top_p": 0.9}
+    assert t.params["decoding"] == "sampled (temperature 0.7, top-p 0.9)" and t.params["repetition_penalty"] == 1.15
+    for options, message in (({"temperature": "0"}, "temperature must be a number"),
+                             ({"top_p": "1.5"}, "top_p must be a number"),
+                             ({"repetition_penalty": "hot"}, "repetition_penalty must be a number")):
+        with pytest.raises(ConfigError, match=message):
+            get_target("hf:/m", options)

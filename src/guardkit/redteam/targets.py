@@ -12,8 +12,9 @@ spec                           target
 
 Generation is greedy (temperature 0) so runs are reproducible. Options (``key=value``):
 ``max_new_tokens`` (all), ``batch_size`` and ``threads`` (hf, smollm2; torch CPU threads
-while generating, default 1 for smollm2 and torch's default for hf), ``timeout``,
-``max_retries``, ``concurrency`` (openai).
+while generating, default 1 for smollm2 and torch's default for hf), ``temperature``, ``top_p``
+and ``repetition_penalty`` (hf, smollm2: a temperature turns on sampling, seeded by torch's global
+seed), ``timeout``, ``max_retries``, ``concurrency`` (openai).
 
 Example:
     >>> t = get_target("openai:http://127.0.0.1:8000/v1#my-model")
@@ -141,33 +142,46 @@ class OpenAITarget:
 
 
 class HFTarget:
-    """A local Hugging Face causal LM, greedy, left-padded batches, on CPU or its device.
+    """A local Hugging Face causal LM, left-padded batches, on CPU or its device; greedy unless given a temperature.
 
     Args:
         path: a local folder or a hub id (loaded with ``AutoModelForCausalLM``).
         max_new_tokens: tokens generated per response.
         batch_size: prompts per ``generate`` call.
+        temperature: sample at this temperature (with ``top_p``) instead of greedy decoding.
+        repetition_penalty: transformers' repetition penalty (1.0: none).
     """
 
     kind = "hf"
 
     def __init__(
-        self, path: str, *, max_new_tokens: int = 128, batch_size: int = 8, threads: int | None = None
+        self, path: str, *, max_new_tokens: int = 128, batch_size: int = 8, threads: int | None = None,
+        temperature: float | None = None, top_p: float = 1.0, repetition_penalty: float = 1.0,
     ) -> None:
         for name, value in (("max_new_tokens", max_new_tokens), ("batch_size", batch_size), ("threads", threads)):
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        for name, number, high in (("temperature", temperature, float("inf")), ("top_p", top_p, 1.0),
+                                   ("repetition_penalty", repetition_penalty, float("inf"))):
+            if number is None and name == "temperature":
+                continue  # greedy
+            if isinstance(number, bool) or not isinstance(number, int | float) or not 0 < number <= high:
+                raise ConfigError(f"{name} must be a number in (0, {high}], got {number!r}")
         self.path = path
         self.max_new_tokens = max_new_tokens
         self.batch_size = batch_size
         self.threads = threads
+        self.temperature = temperature
+        self.top_p = top_p
+        self.repetition_penalty = repetition_penalty
         self._tok: Any = None
         self._model: Any = None
 
     @property
     def params(self) -> dict[str, Any]:
-        return {"target": self.kind, "path": self.path, "max_new_tokens": self.max_new_tokens,
-                "decoding": "greedy"}
+        decoding = "greedy" if self.temperature is None else f"sampled (temperature {self.temperature}, top-p {self.top_p})"
+        return {"target": self.kind, "path": self.path, "max_new_tokens": self.max_new_tokens, "decoding": decoding,
+                **({"repetition_penalty": self.repetition_penalty} if self.repetition_penalty != 1.0 else {})}
 
     def _load(self) -> tuple[Any, Any]:
         transformers = require("transformers", "hf")
@@ -208,14 +222,19 @@ class HFTarget:
                 enc = self._encode(prompts[start : start + self.batch_size]).to(self._model.device)
                 with torch.no_grad():
                     ids = self._model.generate(
-                        **enc, max_new_tokens=self.max_new_tokens, do_sample=False,
-                        pad_token_id=self._tok.pad_token_id,
+                        **enc, max_new_tokens=self.max_new_tokens, pad_token_id=self._tok.pad_token_id,
+                        repetition_penalty=self.repetition_penalty, **self._decoding(),
                     )
                 width = enc["input_ids"].shape[1]
                 out += [self._tok.decode(row[width:], skip_special_tokens=True).strip() for row in ids]
         finally:
             torch.set_num_threads(saved)
         return out
+
+    def _decoding(self) -> dict[str, Any]:
+        if self.temperature is None:
+            return {"do_sample": False}
+        return {"do_sample": True, "temperature": float(self.temperature), "top_p": float(self.top_p)}
 
     def close(self) -> None:
         self._tok = self._model = None
@@ -234,9 +253,11 @@ class SmolLM2Target(HFTarget):
 
     kind = "smollm2"
 
-    def __init__(self, *, max_new_tokens: int = 64, batch_size: int = 8, threads: int | None = 1) -> None:
+    def __init__(self, *, max_new_tokens: int = 64, batch_size: int = 8, threads: int | None = 1,
+                 temperature: float | None = None, top_p: float = 1.0, repetition_penalty: float = 1.0) -> None:
         super().__init__(
-            "SmolLM2-135M-Instruct.Q4_1.gguf", max_new_tokens=max_new_tokens, batch_size=batch_size, threads=threads
+            "SmolLM2-135M-Instruct.Q4_1.gguf", max_new_tokens=max_new_tokens, batch_size=batch_size, threads=threads,
+            temperature=temperature, top_p=top_p, repetition_penalty=repetition_penalty,
         )
 
     def _load(self) -> tuple[Any, Any]:

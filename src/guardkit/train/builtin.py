@@ -776,9 +776,9 @@ def tune_thresholds(artifact: Path, data_dir: Path, tune_sets: tuple[str, ...], 
     with torch.no_grad():
         logits = _predict(net, _Inputs(bert, prep.windows, None, int(meta["config"]["n_frozen"]), dev), va + tu, cfg.batch_tokens)
     y = prep.y[va + tu]
-    in_val = np.arange(len(va) + len(tu)) < len(va)
     by_source = {EXTRA_SETS[name].source: name for name in tune_sets}
     group_of = np.asarray(["val"] * len(va) + [by_source[e.source] for e in tune])
+    in_val = group_of == "val"
     names = ["val", *(name for name in tune_sets if (group_of == name).any())]
     thresholds, report = {}, {}
     for k, t in enumerate(TASKS):
