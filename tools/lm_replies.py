@@ -45,9 +45,11 @@ PLAN = (
 _HANGUL = re.compile("[\uac00-\ud7a3]")
 
 
-def pick_prompts(data_dir: Path, split: str = "val", scale: float = 1.0, seed: int = 7) -> list[dict]:
+def pick_prompts(data_dir: Path, split: str = "val", scale: float = 1.0, seed: int = 7,
+                 exclude: frozenset[str] = frozenset()) -> list[dict]:
     """The prompts of :data:`PLAN` (``scale`` times its counts) from one split, shortest first (so a
-    generation batch pads little)."""
+    generation batch pads little). Prompts whose :func:`prompt_key` is in ``exclude`` (already answered)
+    are skipped after the shuffle, so the picks of an earlier run stay a prefix of each source's order."""
     mix, _ = build_mix(data_dir, seed=0)
     pool = sorted((e for e in mix if e.response is None and split_of(e, 0) == split and not _HANGUL.search(e.prompt)),
                   key=lambda e: prompt_key(e.prompt))
@@ -56,6 +58,7 @@ def pick_prompts(data_dir: Path, split: str = "val", scale: float = 1.0, seed: i
     for source, label, n, kind in PLAN:
         rows = [e for e in pool if e.source == source and e.prompt_harmful == label]
         rng.shuffle(rows)
+        rows = [e for e in rows if prompt_key(e.prompt) not in exclude]
         items += [{"source": source, "kind": kind, "prompt": e.prompt} for e in rows[:round(n * scale)]]
     return sorted(items, key=lambda it: (len(it["prompt"]), prompt_key(it["prompt"])))
 
@@ -81,6 +84,19 @@ def generate(items: list[dict], out: Path, batch: int = 8) -> None:
 
 def _read(path: Path) -> list[dict]:
     return [row for _, _, row in read_raw([path])]  # a bad line stops with its file and line number
+
+
+def answered_keys(paths: list[Path]) -> frozenset[str]:
+    """The prompt keys of earlier replies: a shipped labels file (``prompt_key``) or a replies file (``prompt``)."""
+    keys = set()
+    for _, _, row in read_raw(paths):
+        if "prompt_key" in row:
+            keys.add(str(row["prompt_key"]))
+        elif "prompt" in row:
+            keys.add(prompt_key(str(row["prompt"])))
+        else:
+            raise SystemExit("error: an --exclude line has neither prompt_key nor prompt")
+    return frozenset(keys)
 
 
 def export(replies: list[dict], out: Path, parts: int) -> None:
@@ -127,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", choices=("val", "train", "cal"), default="val", help="whose prompts (generate)")
     ap.add_argument("--scale", type=float, default=1.0, help="times PLAN's counts (generate)")
     ap.add_argument("--shard", default="0/1", help="I/N: generate only every N-th prompt from the I-th, for parallel runs")
+    ap.add_argument("--exclude", type=Path, action="append", default=[],
+                    help="skip prompts answered in this labels or replies file (generate; repeatable)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     if args.command == "generate":
@@ -137,7 +155,11 @@ def main(argv: list[str] | None = None) -> int:
             assert 0 <= i < n
         except (ValueError, AssertionError):
             ap.error(f"--shard must be I/N with 0 <= I < N, got {args.shard!r}")
-        generate(pick_prompts(args.data_dir, args.split, args.scale)[i::n], args.out)
+        missing = [str(p) for p in args.exclude if not p.is_file()]
+        if missing:
+            ap.error(f"--exclude: no such file: {', '.join(missing)}")
+        exclude = answered_keys(args.exclude)
+        generate(pick_prompts(args.data_dir, args.split, args.scale, exclude=exclude)[i::n], args.out)
         return 0
     if args.replies is None or not args.replies.is_file():
         ap.error(f"{args.command} needs the replies file written by generate")
