@@ -84,6 +84,24 @@ def test_generate_answers_each_prompt_once_with_the_real_model(smollm2_gguf: Pat
     assert all(isinstance(r["response"], str) and r["response"].strip() for r in rows)
 
 
+def test_answered_keys_reads_shipped_and_replies_files(replies: Path, tmp_path: Path) -> None:
+    shipped = tmp_path / "shipped.jsonl"
+    shipped.write_text(json.dumps({"prompt_key": "abc", "response": "x", "r": 0, "h": 0}) + "\n", encoding="utf-8")
+    keys = lm_replies.answered_keys([replies, shipped])
+    assert keys == {prompt_key(r["prompt"]) for r in REPLIES} | {"abc"}
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"response": "x"}) + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="neither prompt_key nor prompt"):
+        lm_replies.answered_keys([bad])
+
+
+def test_generate_refuses_a_missing_exclude_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        lm_replies.main(["generate", "--data-dir", str(tmp_path), "--exclude", str(tmp_path / "nope.jsonl"),
+                         "--out", str(tmp_path / "o.jsonl")])
+    assert "--exclude: no such file" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 @pytest.mark.data
 def test_pick_prompts_takes_english_prompt_only_rows_of_one_split(data_dir: Path) -> None:
@@ -100,3 +118,9 @@ def test_pick_prompts_takes_english_prompt_only_rows_of_one_split(data_dir: Path
 
     shipped = [json.loads(x) for x in LM_REPLIES.read_text(encoding="utf-8").splitlines()[:len(val)]]
     assert [r["prompt_key"] for r in shipped] == [prompt_key(x["prompt"]) for x in val]
+    # --exclude: the already answered prompts are skipped and the next ones of each source follow
+    answered = frozenset(prompt_key(x["prompt"]) for x in val)
+    more = lm_replies.pick_prompts(data_dir / "train", "val", 2.0, exclude=answered)
+    assert not {prompt_key(x["prompt"]) for x in more} & answered
+    both = {prompt_key(x["prompt"]) for x in lm_replies.pick_prompts(data_dir / "train", "val", 3.0)}
+    assert {prompt_key(x["prompt"]) for x in more} <= both
