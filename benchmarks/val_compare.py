@@ -164,6 +164,9 @@ def main() -> None:
             c = _category_scores(np.argmax(logits[harmful, 3:], axis=1), prep.cat[[idx[r] for r in harmful]])
             print(f"  categories   {c['n']} harmful {args.split} rows with our labels: top-1 {c['accuracy']:.1f}  macro-F1 {c['macro_f1']:.1f}")
         for g, row in out.items():
+            if not row:  # e.g. lm-replies on cal: its rows are all in val
+                print(f"  {g:12s} no labelled rows in the {args.split} split")
+                continue
             print(f"  {g:12s} " + "  ".join(f"{t} {v:.1f}" for t, v in row.items()) + f"  mean {np.mean(list(row.values())):.2f}")
             if args.auprc:
                 ap_ = {}
