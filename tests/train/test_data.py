@@ -686,7 +686,26 @@ def test_lm_replies_join_prompts_by_fingerprint(tmp_path: Path) -> None:
         ("What is 2 + 2?", "4.", 0, 0, 0, None),
     ]
     assert missing == 2 and {e.source for e in rows} == {"lm-replies-smollm2"}
-    assert len(lm_replies_set(prompts, 1, labels)[0]) == 1
+
+
+def test_lm_replies_cap_warns_about_the_rows_left_out(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from guardkit._exceptions import DatasetError
+    from guardkit.train.data import Example, lm_replies_set
+
+    prompts = [Example("a", None, 0, source="x"), Example("b", None, 1, source="x")]
+    labels = tmp_path / "lm.jsonl"
+    labels.write_text(_lm_line("a", "1", 0, 0) + _lm_line("b", "2", 1, 0), encoding="utf-8")
+    with caplog.at_level("WARNING", logger="guardkit.train.data"):
+        rows, _ = lm_replies_set(prompts, 1, labels)
+    assert [e.response for e in rows] == ["1"]
+    assert "1 more were left out" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="guardkit.train.data"):
+        assert len(lm_replies_set(prompts, 2, labels)[0]) == 2
+    assert "left out" not in caplog.text
+    labels.write_text(_lm_line("a", "1", 0, 0) + '{"prompt_key": "x"}\n', encoding="utf-8")
+    with pytest.raises(DatasetError, match="line 2"):  # a bad line after the cap is still refused
+        lm_replies_set(prompts, 1, labels)
 
 
 def test_lm_replies_bad_file(tmp_path: Path) -> None:

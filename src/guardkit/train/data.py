@@ -502,15 +502,16 @@ def lm_replies_set(prompts: Iterable[Example], n: int, path: Path | None = None)
     like every row of the mix: the first 376 replies answer validation prompts (the held-out check of
     real-model replies), the later ones training prompts.
 
-    Returns at most ``n`` rows, in file order, and how many stored rows found no prompt in ``prompts``
-    (another data folder or seed); a row that breaks the schema raises :class:`DatasetError`.
+    Returns at most ``n`` rows, in file order (a warning says how many more were left out), and how many
+    stored rows found no prompt in ``prompts`` (another data folder or seed); a row that breaks the schema
+    raises :class:`DatasetError`, wherever it is in the file.
     """
     path = path or LM_REPLIES
     if not path.is_file():
         raise DatasetError(f"lm-replies: label file {path} is missing")
     by_key = {prompt_key(e.prompt): e for e in prompts if e.response is None}
     out: list[Example] = []
-    missing = 0
+    missing = left_out = 0
     for i, r in enumerate(_jsonl(path), 1):
         if set(r) != _LM_KEYS or r["r"] not in (0, 1) or r["h"] not in (0, 1) or not str(r["response"]).strip():
             raise DatasetError(f"lm-replies: {path} line {i}: expected keys {sorted(_LM_KEYS)} with 0/1 labels "
@@ -518,11 +519,14 @@ def lm_replies_set(prompts: Iterable[Example], n: int, path: Path | None = None)
         base = by_key.get(r["prompt_key"])
         if base is None:
             missing += 1
-            continue
-        out.append(Example(base.prompt, r["response"].strip(), base.prompt_harmful, r["r"], r["h"],
-                           category=base.category, source="lm-replies-smollm2", lang=base.lang))
-        if len(out) >= n:
-            break
+        elif len(out) >= n:
+            left_out += 1
+        else:
+            out.append(Example(base.prompt, r["response"].strip(), base.prompt_harmful, r["r"], r["h"],
+                               category=base.category, source="lm-replies-smollm2", lang=base.lang))
+    if left_out:  # never silently: a grown labels file needs a larger n_lm_replies
+        logger.warning("lm-replies: kept the first %d rows of %s (n_lm_replies=%d); %d more were left out",
+                       n, path, n, left_out)
     return out, missing
 
 
