@@ -63,15 +63,16 @@ def pick_prompts(data_dir: Path, split: str = "val", scale: float = 1.0, seed: i
     return sorted(items, key=lambda it: (len(it["prompt"]), prompt_key(it["prompt"])))
 
 
-def generate(items: list[dict], out: Path, batch: int = 8) -> None:
-    """Each item's reply by SmolLM2 (guardkit's red-team target, sampled), written batch by batch."""
+def generate(items: list[dict], out: Path, batch: int = 8, system: str | None = None) -> None:
+    """Each item's reply by SmolLM2 (guardkit's red-team target, sampled; under ``system``, a system prompt,
+    when given), written batch by batch."""
     import torch
 
     from guardkit.redteam.targets import SmolLM2Target
 
     torch.manual_seed(0)
     target = SmolLM2Target(max_new_tokens=128, batch_size=batch, threads=1, temperature=0.7, top_p=0.9,
-                           repetition_penalty=1.15)
+                           repetition_penalty=1.15, system=system)
     t0 = time.time()
     with out.open("w", encoding="utf-8") as fh:
         for start in range(0, len(items), batch):
@@ -145,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shard", default="0/1", help="I/N: generate only every N-th prompt from the I-th, for parallel runs")
     ap.add_argument("--exclude", type=Path, action="append", default=[],
                     help="skip prompts answered in this labels or replies file (generate; repeatable)")
+    ap.add_argument("--system", help="a system prompt for the model (generate; e.g. a persona that complies more)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     if args.command == "generate":
@@ -159,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         if missing:
             ap.error(f"--exclude: no such file: {', '.join(missing)}")
         exclude = answered_keys(args.exclude)
-        generate(pick_prompts(args.data_dir, args.split, args.scale, exclude=exclude)[i::n], args.out)
+        if args.system is not None and not args.system.strip():
+            ap.error("--system must not be empty")
+        generate(pick_prompts(args.data_dir, args.split, args.scale, exclude=exclude)[i::n], args.out, system=args.system)
         return 0
     if args.replies is None or not args.replies.is_file():
         ap.error(f"{args.command} needs the replies file written by generate")

@@ -58,3 +58,13 @@ def test_sampling_is_reproducible_under_a_seed(tiny_model):
     first = target.generate(PROMPTS)
     torch.manual_seed(0)
     assert target.generate(PROMPTS) == first and all(isinstance(x, str) for x in first)
+
+
+def test_system_prompt_goes_through_the_chat_template(tiny_model):
+    plain, system = HFTarget(tiny_model), HFTarget(tiny_model, system="You answer in French.")
+    for t in (plain, system):
+        t.load()
+    with_system = system._tok.decode(system._encode(["hi"])["input_ids"][0])
+    assert "You answer in French." in with_system and "You answer in French." not in plain._tok.decode(
+        plain._encode(["hi"])["input_ids"][0])
+    assert isinstance(system.generate(["hi"])[0], str)

@@ -96,3 +96,17 @@ def test_sampling_options_are_validated_and_reported():
                              ({"repetition_penalty": "hot"}, "repetition_penalty must be a number")):
         with pytest.raises(ConfigError, match=message):
             get_target("hf:/m", options)
+
+
+def test_system_prompt_is_sent_validated_and_reported(chat_server):
+    t = get_target(f"openai:{chat_server.url}#m", {"system": "yes", "concurrency": "1"})  # text stays text
+    try:
+        assert t.generate(["hi"]) == ["echo: hi"]
+    finally:
+        t.close()
+    assert chat_server.requests[0]["messages"] == [{"role": "system", "content": "yes"}, {"role": "user", "content": "hi"}]
+    assert t.params["system"] == "yes" and "system" not in OpenAITarget("http://x/v1", "m").params
+    assert SmolLM2Target(system="Be brief.").params["system"] == "Be brief."
+    for spec in ("smollm2", "hf:/m", "openai:http://x/v1#m"):
+        with pytest.raises(ConfigError, match="system must be a non-empty string"):
+            get_target(spec, {"system": "  "})

@@ -100,6 +100,9 @@ def test_generate_refuses_a_missing_exclude_file(tmp_path: Path, capsys: pytest.
         lm_replies.main(["generate", "--data-dir", str(tmp_path), "--exclude", str(tmp_path / "nope.jsonl"),
                          "--out", str(tmp_path / "o.jsonl")])
     assert "--exclude: no such file" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        lm_replies.main(["generate", "--data-dir", str(tmp_path), "--system", " ", "--out", str(tmp_path / "o.jsonl")])
+    assert "--system must not be empty" in capsys.readouterr().err
 
 
 @pytest.mark.slow

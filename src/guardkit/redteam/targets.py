@@ -52,6 +52,13 @@ class Target(Protocol):
         ...
 
 
+def _system_prompt(system: str | None) -> str | None:
+    """A target's system prompt: None (the model's default behaviour) or a non-empty string."""
+    if system is not None and (not isinstance(system, str) or not system.strip()):
+        raise ConfigError(f"system must be a non-empty string, got {system!r}")
+    return system
+
+
 class OpenAITarget:
     """A chat model behind an OpenAI-compatible HTTP endpoint (vLLM, llama.cpp, OpenAI...).
 
@@ -63,6 +70,7 @@ class OpenAITarget:
         timeout: seconds per request.
         max_retries: retries on connection errors, timeouts, 429 and 5xx (exponential back-off).
         concurrency: requests in flight at once.
+        system: a system message sent before each prompt (none by default).
     """
 
     def __init__(
@@ -76,6 +84,7 @@ class OpenAITarget:
         max_retries: int = 3,
         concurrency: int = 4,
         backoff: float = 0.5,
+        system: str | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ConfigError(f"openai target needs an http(s) base URL, got {base_url!r}")
@@ -94,12 +103,14 @@ class OpenAITarget:
         self.max_retries = max_retries
         self.concurrency = concurrency
         self.backoff = float(backoff)
+        self.system = _system_prompt(system)
         self._client: Any = None
 
     @property
     def params(self) -> dict[str, Any]:
         return {"target": "openai", "base_url": self.base_url, "model": self.model,
-                "max_new_tokens": self.max_new_tokens, "temperature": 0}
+                "max_new_tokens": self.max_new_tokens, "temperature": 0,
+                **({"system": self.system} if self.system is not None else {})}
 
     def _http(self) -> Any:
         if self._client is None:
@@ -113,7 +124,8 @@ class OpenAITarget:
         from .._http import Rejected, post_json
 
         url = f"{self.base_url}/chat/completions"
-        body = {"model": self.model, "messages": [{"role": "user", "content": prompt}],
+        system = [{"role": "system", "content": self.system}] if self.system is not None else []
+        body = {"model": self.model, "messages": [*system, {"role": "user", "content": prompt}],
                 "max_tokens": self.max_new_tokens, "temperature": 0}
         try:
             data = post_json(
@@ -150,6 +162,8 @@ class HFTarget:
         batch_size: prompts per ``generate`` call.
         temperature: sample at this temperature (with ``top_p``) instead of greedy decoding.
         repetition_penalty: transformers' repetition penalty (1.0: none).
+        system: a system message before each prompt (none by default; the chat template's own default
+            applies then). A model without a chat template gets it as a first paragraph.
     """
 
     kind = "hf"
@@ -157,6 +171,7 @@ class HFTarget:
     def __init__(
         self, path: str, *, max_new_tokens: int = 128, batch_size: int = 8, threads: int | None = None,
         temperature: float | None = None, top_p: float = 1.0, repetition_penalty: float = 1.0,
+        system: str | None = None,
     ) -> None:
         for name, value in (("max_new_tokens", max_new_tokens), ("batch_size", batch_size), ("threads", threads)):
             if value is not None and (not isinstance(value, int) or value < 1):
@@ -174,6 +189,7 @@ class HFTarget:
         self.temperature = temperature
         self.top_p = top_p
         self.repetition_penalty = repetition_penalty
+        self.system = _system_prompt(system)
         self._tok: Any = None
         self._model: Any = None
 
@@ -181,7 +197,8 @@ class HFTarget:
     def params(self) -> dict[str, Any]:
         decoding = "greedy" if self.temperature is None else f"sampled (temperature {self.temperature}, top-p {self.top_p})"
         return {"target": self.kind, "path": self.path, "max_new_tokens": self.max_new_tokens, "decoding": decoding,
-                **({"repetition_penalty": self.repetition_penalty} if self.repetition_penalty != 1.0 else {})}
+                **({"repetition_penalty": self.repetition_penalty} if self.repetition_penalty != 1.0 else {}),
+                **({"system": self.system} if self.system is not None else {})}
 
     def _load(self) -> tuple[Any, Any]:
         transformers = require("transformers", "hf")
@@ -203,11 +220,13 @@ class HFTarget:
         tok = self._tok
         tok.padding_side = "left"  # generation continues on the right
         if getattr(tok, "chat_template", None):
-            msgs = [[{"role": "user", "content": p}] for p in prompts]
+            system = [{"role": "system", "content": self.system}] if self.system is not None else []
+            msgs = [[*system, {"role": "user", "content": p}] for p in prompts]
             return tok.apply_chat_template(
                 msgs, add_generation_prompt=True, return_tensors="pt", return_dict=True, padding=True
             )
-        return tok(list(prompts), return_tensors="pt", padding=True)
+        texts = [p if self.system is None else f"{self.system}\n\n{p}" for p in prompts]
+        return tok(texts, return_tensors="pt", padding=True)
 
     def generate(self, prompts: list[str]) -> list[str]:
         import torch
@@ -254,10 +273,11 @@ class SmolLM2Target(HFTarget):
     kind = "smollm2"
 
     def __init__(self, *, max_new_tokens: int = 64, batch_size: int = 8, threads: int | None = 1,
-                 temperature: float | None = None, top_p: float = 1.0, repetition_penalty: float = 1.0) -> None:
+                 temperature: float | None = None, top_p: float = 1.0, repetition_penalty: float = 1.0,
+                 system: str | None = None) -> None:
         super().__init__(
             "SmolLM2-135M-Instruct.Q4_1.gguf", max_new_tokens=max_new_tokens, batch_size=batch_size, threads=threads,
-            temperature=temperature, top_p=top_p, repetition_penalty=repetition_penalty,
+            temperature=temperature, top_p=top_p, repetition_penalty=repetition_penalty, system=system,
         )
 
     def _load(self) -> tuple[Any, Any]:
@@ -278,7 +298,8 @@ def get_target(spec: str, options: Mapping[str, str] | None = None) -> Target:
     Raises:
         ConfigError: an unknown kind, a malformed spec or a bad option.
     """
-    opts = {k: _coerce(v) for k, v in (options or {}).items()}
+    opts: dict[str, Any] = {k: (v if k == "system" else _coerce(v))  # a system text stays text
+                            for k, v in (options or {}).items()}
     kind, _, rest = (spec or "").strip().partition(":")
     try:
         if kind == "smollm2" and not rest:
