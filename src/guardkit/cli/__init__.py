@@ -28,7 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_COMMANDS = ("classify", "eval", "serve", "redteam", "train")
+_COMMANDS = ("classify", "eval", "serve", "redteam", "train", "taxonomy")
 for _name in _COMMANDS:
     importlib.import_module(f"{__name__}.{_name}").register(app)
 
