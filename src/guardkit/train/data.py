@@ -525,8 +525,8 @@ def lm_replies_set(prompts: Iterable[Example], n: int, path: Path | None = None)
             out.append(Example(base.prompt, r["response"].strip(), base.prompt_harmful, r["r"], r["h"],
                                category=base.category, source="lm-replies-smollm2", lang=base.lang))
     if left_out:  # never silently: a grown labels file needs a larger n_lm_replies
-        logger.warning("lm-replies: kept the first %d rows of %s (n_lm_replies=%d); %d more were left out",
-                       n, path, n, left_out)
+        logger.warning("lm-replies: kept the first %d rows of %s (n_lm_replies); %d more were left out",
+                       n, path, left_out)
     return out, missing
 
 
