@@ -16,7 +16,8 @@ def _default_cache(out: Path) -> Path:
 def register(app: typer.Typer) -> None:
     @app.command("eval")
     def _eval(
-        suite: Annotated[str, typer.Option(help="paper, korean, overrefusal or all")] = "paper",
+        suite: Annotated[str | None, typer.Option(help="paper, korean, overrefusal or all (default: paper, or none when --labelled is given)")] = None,
+        labelled: Annotated[list[Path] | None, typer.Option("--labelled", help="your own labelled JSONL/CSV/Parquet: prompt, response and any of prompt_harmful, response_refusal, response_harmful (repeatable)")] = None,
         backend: Annotated[str, typer.Option(help="backend spec, e.g. builtin, fake, hf:/path/to/model")] = "builtin",
         backend_opt: Annotated[list[str] | None, typer.Option("--backend-opt", "-O", help="key=value backend option (repeatable)")] = None,
         data_dir: Annotated[Path | None, typer.Option(help="data dir holding eval/ (default: $GUARDKIT_DATA_DIR or ../shared/data)")] = None,
@@ -28,7 +29,7 @@ def register(app: typer.Typer) -> None:
         plots: Annotated[bool, typer.Option("--plots/--no-plots", help="write PR and reliability PNGs")] = True,
         progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="progress bar (default: when stderr is a terminal)")] = None,
     ) -> None:
-        """Evaluate a backend on a benchmark suite; print a Markdown table, write OUT/report.*."""
+        """Evaluate a backend on a benchmark suite or your own labelled files; print a Markdown table, write OUT/report.*."""
         from .._exceptions import ConfigError
         from ..backends import get_backend, parse_options
         from ..eval.report import markdown, write_report
@@ -38,7 +39,8 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"--out {out} is a file; give a folder for the report (it is created if missing)")
 
         evaluator = SuiteEvaluator(
-            suite,
+            suite if suite is not None or labelled else "paper",
+            labelled=labelled or (),
             data_dir=data_dir,
             cache_dir=cache_dir if cache_dir is not None else _default_cache(out),
             limit=limit,

@@ -49,6 +49,7 @@ __all__ = [
     "load_dataset",
     "parse_guardreasoner_input",
     "parse_guardreasoner_output",
+    "load_labelled",
     "resolve_data_dir",
 ]
 
@@ -453,6 +454,86 @@ LOADERS: dict[str, Callable[[Path], EvalDataset]] = {
     "xstest_safe": load_xstest_safe,
     "wildjailbreak_benign": load_wildjailbreak_benign,
 }
+
+
+# -- your own labelled files (``guardkit eval --labelled FILE``) -----------------------------------
+#: label cells read as True / False (case-insensitive); an empty cell or null means "not labelled"
+LABEL_TRUE = frozenset({"1", "true", "yes", "harmful", "unsafe", "refusal"})
+LABEL_FALSE = frozenset({"0", "false", "no", "unharmful", "safe", "compliance"})
+
+
+def _label_cell(path: Path, row: int, column: str, value: Any) -> bool | None:
+    """A label cell as True / False / None (unlabelled), or :class:`DatasetError` naming the cell."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in LABEL_TRUE | LABEL_FALSE:
+        return value.strip().lower() in LABEL_TRUE
+    raise DatasetError(f"{path}: row {row}: column {column!r} has {value!r}; expected 1/0, true/false, yes/no, "
+                       "harmful/unharmful, unsafe/safe or refusal/compliance (empty = not labelled)")
+
+
+def load_labelled(path: str | os.PathLike[str], *, prompt_column: str = "prompt",
+                  response_column: str = "response") -> dict[Task, EvalDataset]:
+    """Your own labelled file (JSONL, CSV or Parquet): one :class:`EvalDataset` per task it labels.
+
+    Each row has the prompt, optionally the response, and a gold label in any of the columns
+    ``prompt_harmful``, ``response_refusal`` and ``response_harmful`` (1/0, true/false,
+    harmful/unharmful, refusal/compliance, ...; an empty cell leaves that row out of that task
+    only). Nothing is dropped silently: an unreadable row, a bad label, a response label on a row
+    without a response, or a row with no label at all is a :class:`DatasetError` naming the row.
+
+    Example:
+        >>> import json, pathlib, tempfile
+        >>> f = pathlib.Path(tempfile.mkdtemp()) / "mine.jsonl"
+        >>> _ = f.write_text(json.dumps({"prompt": "hi", "prompt_harmful": 0}) + "\n")
+        >>> {t.value: len(ds) for t, ds in load_labelled(f).items()}
+        {'prompt_harmful': 1}
+    """
+    from ..batch import _to_conversation
+    from ..io import RowError, read_rows
+
+    p = Path(path)
+    if not p.is_file():
+        raise DatasetError(f"{p}: labelled file not found")
+    tasks = tuple(Task)
+    per: dict[Task, tuple[list[Conversation], list[bool]]] = {t: ([], []) for t in tasks}
+    errors: list[str] = []
+    n_rows = 0
+    for n, row in read_rows(p):
+        n_rows += 1
+        if isinstance(row, RowError):
+            errors.append(row.message)
+            continue
+        conv = _to_conversation(p, n, row, prompt_column, response_column)
+        if isinstance(conv, RowError):
+            errors.append(conv.message)
+            continue
+        try:
+            labels = {t: _label_cell(p, n, t.value, row.get(t.value)) for t in tasks}
+        except DatasetError as exc:
+            errors.append(str(exc))
+            continue
+        if all(v is None for v in labels.values()):
+            errors.append(f"{p}: row {n}: no label; give at least one of {', '.join(t.value for t in tasks)}")
+            continue
+        for t, v in labels.items():
+            if v is None:
+                continue
+            if t is not Task.PROMPT_HARMFUL and conv.response is None:
+                errors.append(f"{p}: row {n}: {t.value} is labelled but column {response_column!r} is missing or empty")
+                break
+            per[t][0].append(conv)
+            per[t][1].append(v)
+    if errors:
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        raise DatasetError(f"{len(errors)} of {n_rows} rows cannot be used: " + "; ".join(errors[:3]) + more)
+    if not n_rows:
+        raise DatasetError(f"{p}: no rows")
+    return {t: EvalDataset(p.stem, t, tuple(items), tuple(gold), (p,)) for t, (items, gold) in per.items() if items}
 
 
 def load_dataset(name: str, data_dir: str | os.PathLike[str] | None = None, limit: int | None = None) -> EvalDataset:

@@ -101,6 +101,15 @@ def markdown(result: SuiteResult, published: list[PublishedModel] | None = None)
         lines.append("| " + " | ".join(["**mean (13)**", "", f"**{_fmt(mean)}**", "", "", "",
                                          *[_fmt(p.mean_f1) for p in published]]) + " |")
         lines.append("")
+    own = [c for c in result.columns if c.column.group == "labelled"]
+    if own:
+        lines += ["### Your labelled files", "", "| file · task | n | positives | F1 | P | R | AUPRC | parse err |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for c in own:
+            m = c.metrics
+            lines.append(f"| {c.column.title} | {m.n} | {m.n_positive} | **{m.f1:.1f}** | {m.precision:.1f} | "
+                         f"{m.recall:.1f} | {_fmt(m.auprc)} | {m.parse_errors} |")
+        lines.append("")
     kor = korean_gaps(result)
     if kor:
         lines += ["### Korean (prompt harm) vs nearest English column", "",

@@ -3,7 +3,8 @@
 ``paper`` is the WildGuard paper's 13 columns (arXiv 2406.18495, Tables 3–4) plus the
 WildGuardTest adversarial / vanilla splits and category breakdowns; ``korean`` the Korean
 sets, each next to its nearest English column; ``overrefusal`` the false-positive rate of the
-prompt-harm classifier on benign prompts that look risky; ``all`` everything.
+prompt-harm classifier on benign prompts that look risky; ``all`` everything. Your own labelled
+files (``labelled=``, ``guardkit eval --labelled FILE``) add one column per task they label.
 
 The evaluator follows the sentence-transformers contract: ``SuiteEvaluator(...)(classifier)``
 returns ``{metric_name: value}`` with names prefixed by the column (``toxicchat_f1``) and a
@@ -21,9 +22,16 @@ from pathlib import Path
 from typing import Literal
 
 from .._exceptions import ConfigError
-from .._types import Verdict
+from .._types import Task, Verdict
 from ..backends.base import Classifier
-from .datasets import LOADERS, OPENAI_CATEGORIES, OPENAI_CODE_NAMES, EvalDataset, resolve_data_dir
+from .datasets import (
+    LOADERS,
+    OPENAI_CATEGORIES,
+    OPENAI_CODE_NAMES,
+    EvalDataset,
+    load_labelled,
+    resolve_data_dir,
+)
 from .metrics import BinaryMetrics, binary_metrics
 from .runner import PredictionRun, predict
 
@@ -39,7 +47,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Group = Literal["prompt", "response", "refusal", "korean", "overrefusal"]
+Group = Literal["prompt", "response", "refusal", "korean", "overrefusal", "labelled"]
 SuiteName = Literal["paper", "korean", "overrefusal", "all"]
 
 
@@ -51,10 +59,11 @@ class Column:
         key: metric prefix and published.json key, e.g. ``"toxicchat"``.
         title: the column's name in tables, as in the paper.
         dataset: registry name in :data:`~guardkit.eval.datasets.LOADERS`.
-        group: prompt / response / refusal (paper), korean, or overrefusal.
+        group: prompt / response / refusal (paper), korean, overrefusal, or labelled (your file).
         in_mean: counts toward the 13-column mean F1.
         split: only the WildGuardTest items with ``adversarial`` True / False.
         nearest: for Korean columns, the key of the nearest English column.
+        task: for labelled columns, the task the file's labels answer.
     """
 
     key: str
@@ -64,6 +73,7 @@ class Column:
     in_mean: bool = False
     split: Literal["adversarial", "vanilla"] | None = None
     nearest: str | None = None
+    task: Task | None = None
 
 
 def _paper_columns() -> tuple[Column, ...]:
@@ -104,7 +114,9 @@ PAPER_COLUMNS = _paper_columns()
 COLUMNS: dict[str, Column] = {c.key: c for c in PAPER_COLUMNS + KOREAN_COLUMNS + OVERREFUSAL_COLUMNS}
 
 
-def _suite_columns(suite: str) -> tuple[Column, ...]:
+def _suite_columns(suite: str | None) -> tuple[Column, ...]:
+    if suite is None:
+        return ()
     if suite == "paper":
         return PAPER_COLUMNS
     if suite == "korean":
@@ -219,8 +231,9 @@ class SuiteEvaluator:
 
     def __init__(
         self,
-        suite: str = "paper",
+        suite: str | None = "paper",
         *,
+        labelled: Sequence[str | Path] = (),
         data_dir: str | Path | None = None,
         cache_dir: str | Path | None = None,
         limit: int | None = None,
@@ -228,8 +241,11 @@ class SuiteEvaluator:
         seed: int = 0,
         progress: bool | None = False,
     ) -> None:
-        self.suite = suite
-        self.columns = _suite_columns(suite)
+        if suite is None and not labelled:
+            raise ConfigError("nothing to evaluate: give a suite or at least one labelled file")
+        self.suite = suite if suite is not None else "labelled"
+        self._labelled = _labelled_columns(labelled)
+        self.columns = _suite_columns(suite) + tuple(self._labelled)
         self.data_dir = data_dir
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         if limit is not None and limit < 1:
@@ -249,14 +265,14 @@ class SuiteEvaluator:
     def load(self) -> dict[str, EvalDataset]:
         """One dataset per column (split, then cut to ``limit``), by column key; plus the
         category sets (``openai_mod_categories``) for the paper suite."""
-        root = resolve_data_dir(self.data_dir)
-        names = {c.dataset for c in self.columns}
+        names = {c.dataset for c in self.columns if c.group != "labelled"}
         if self.suite in ("paper", "all"):
             names.add("openai_mod_categories")
-        full = {n: LOADERS[n](root) for n in sorted(names)}
+        root = resolve_data_dir(self.data_dir) if names else None
+        full = {n: LOADERS[n](root) for n in sorted(names)} if root is not None else {}
         out: dict[str, EvalDataset] = {}
         for col in self.columns:
-            ds = full[col.dataset]
+            ds = self._labelled[col] if col.group == "labelled" else full[col.dataset]
             if col.split is not None:
                 want = col.split == "adversarial"
                 ds = ds.select([i for i, a in enumerate(ds.extras["adversarial"]) if bool(a) == want], col.key)
@@ -270,7 +286,6 @@ class SuiteEvaluator:
 
     def run(self, classifier: Classifier) -> SuiteResult:
         t0 = time.perf_counter()
-        root = resolve_data_dir(self.data_dir)
         datasets = self.load()
         convs = [conv for ds in datasets.values() for conv in ds.items]
         run = predict(classifier, convs, cache_dir=self.cache_dir, progress=self.progress,
@@ -278,7 +293,9 @@ class SuiteEvaluator:
         results = tuple(self._score(col, datasets[col.key], run) for col in self.columns)
         categories = self._categories(datasets, run)
         files = sorted({p for ds in datasets.values() for p in ds.files})
-        data = {str(p.relative_to(root)) if p.is_relative_to(root) else str(p): _sha256(p) for p in files}
+        root = resolve_data_dir(self.data_dir) if any(c.group != "labelled" for c in self.columns) else None
+        data = {str(p.relative_to(root)) if root is not None and p.is_relative_to(root) else str(p): _sha256(p)
+                for p in files}
         return SuiteResult(
             suite=self.suite, backend=classifier.name, params=dict(classifier.params), columns=results,
             categories=categories, data=data, limit=self.limit, sample=self.sample, seed=self.seed, prediction=run,
@@ -323,6 +340,30 @@ class SuiteEvaluator:
                     out.append(_category("OpenAI Mod", code, [preds[i] for i in idx],
                                          [_top_category(run.get(oai.items[i])) for i in idx], golds))
         return tuple(out)
+
+
+_TASK_GROUP: dict[Task, str] = {Task.PROMPT_HARMFUL: "prompt harm", Task.RESPONSE_REFUSAL: "refusal",
+                                Task.RESPONSE_HARMFUL: "response harm"}
+
+
+def _labelled_columns(paths: Sequence[str | Path]) -> dict[Column, EvalDataset]:
+    """One column per (file, task it labels), read now so that a bad file fails before any model loads."""
+    out: dict[Column, EvalDataset] = {}
+    seen: set[Path] = set()
+    for raw in paths:
+        path = Path(raw)
+        if path.resolve() in seen:
+            raise ConfigError(f"labelled file {path} is given twice")
+        seen.add(path.resolve())
+        stem = path.stem
+        taken = {c.key for c in out}
+        n = 2
+        while any(k.startswith(f"{stem}_") for k in taken):  # two files named alike: mine.jsonl, other/mine.csv
+            stem, n = f"{path.stem}{n}", n + 1
+        for task, ds in load_labelled(path).items():
+            col = Column(f"{stem}_{task.value}", f"{path.name} · {_TASK_GROUP[task]}", f"file:{path}", "labelled", task=task)
+            out[col] = ds.select(range(len(ds)), col.key)
+    return out
 
 
 def _hub_codes(names: Sequence[str], taxonomy: str) -> frozenset[str]:
