@@ -139,3 +139,15 @@ def test_cli_bad_labelled_file_is_one_line_before_the_backend_loads(tmp_path, ca
     assert rc == 2
     err = capsys.readouterr().err
     assert "error: 1 of 1 rows cannot be used" in err and "Traceback" not in err
+
+
+def test_cli_column_names_are_settable(tmp_path, capsys):
+    rows = [{"user": r["prompt"], "reply": r.get("response"), **{k: v for k, v in r.items() if k.endswith(("_harmful", "_refusal"))}}
+            for r in ROWS]
+    f = _jsonl(tmp_path / "renamed.jsonl", rows)
+    rc = main(["eval", "--labelled", str(f), "--prompt-column", "user", "--response-column", "reply", "--backend", "fake",
+               "--out", str(tmp_path / "out"), "--no-plots", "--no-progress"])
+    assert rc == 0
+    assert "| renamed.jsonl · response harm | 3 | 2 | **100.0** |" in capsys.readouterr().out
+    rc = main(["eval", "--labelled", str(f), "--backend", "fake", "--out", str(tmp_path / "out")])
+    assert rc == 2 and "missing column 'prompt'" in capsys.readouterr().err

@@ -23,6 +23,8 @@ def register(app: typer.Typer) -> None:
         data_dir: Annotated[Path | None, typer.Option(help="data dir holding eval/ (default: $GUARDKIT_DATA_DIR or ../shared/data)")] = None,
         out: Annotated[Path, typer.Option(help="output folder for report.json/csv/md and plots")] = Path("out/eval"),
         cache_dir: Annotated[Path | None, typer.Option(help="prediction cache (default: OUT/cache)")] = None,
+        prompt_column: Annotated[str, typer.Option(help="--labelled files: the column with the user prompt")] = "prompt",
+        response_column: Annotated[str, typer.Option(help="--labelled files: the column with the assistant response")] = "response",
         limit: Annotated[int | None, typer.Option(help="only the first N items of each dataset")] = None,
         sample: Annotated[int | None, typer.Option(help="a seeded random sample of N items of each dataset")] = None,
         seed: Annotated[int, typer.Option(help="seed for --sample")] = 0,
@@ -41,6 +43,8 @@ def register(app: typer.Typer) -> None:
         evaluator = SuiteEvaluator(
             suite if suite is not None or labelled else "paper",
             labelled=labelled or (),
+            prompt_column=prompt_column,
+            response_column=response_column,
             data_dir=data_dir,
             cache_dir=cache_dir if cache_dir is not None else _default_cache(out),
             limit=limit,

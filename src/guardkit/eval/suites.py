@@ -234,6 +234,8 @@ class SuiteEvaluator:
         suite: str | None = "paper",
         *,
         labelled: Sequence[str | Path] = (),
+        prompt_column: str = "prompt",
+        response_column: str = "response",
         data_dir: str | Path | None = None,
         cache_dir: str | Path | None = None,
         limit: int | None = None,
@@ -244,7 +246,7 @@ class SuiteEvaluator:
         if suite is None and not labelled:
             raise ConfigError("nothing to evaluate: give a suite or at least one labelled file")
         self.suite = suite if suite is not None else "labelled"
-        self._labelled = _labelled_columns(labelled)
+        self._labelled = _labelled_columns(labelled, prompt_column, response_column)
         self.columns = _suite_columns(suite) + tuple(self._labelled)
         self.data_dir = data_dir
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
@@ -346,7 +348,8 @@ _TASK_GROUP: dict[Task, str] = {Task.PROMPT_HARMFUL: "prompt harm", Task.RESPONS
                                 Task.RESPONSE_HARMFUL: "response harm"}
 
 
-def _labelled_columns(paths: Sequence[str | Path]) -> dict[Column, EvalDataset]:
+def _labelled_columns(paths: Sequence[str | Path], prompt_column: str = "prompt",
+                      response_column: str = "response") -> dict[Column, EvalDataset]:
     """One column per (file, task it labels), read now so that a bad file fails before any model loads."""
     out: dict[Column, EvalDataset] = {}
     seen: set[Path] = set()
@@ -360,7 +363,7 @@ def _labelled_columns(paths: Sequence[str | Path]) -> dict[Column, EvalDataset]:
         n = 2
         while any(k.startswith(f"{stem}_") for k in taken):  # two files named alike: mine.jsonl, other/mine.csv
             stem, n = f"{path.stem}{n}", n + 1
-        for task, ds in load_labelled(path).items():
+        for task, ds in load_labelled(path, prompt_column=prompt_column, response_column=response_column).items():
             col = Column(f"{stem}_{task.value}", f"{path.name} · {_TASK_GROUP[task]}", f"file:{path}", "labelled", task=task)
             out[col] = ds.select(range(len(ds)), col.key)
     return out
