@@ -118,6 +118,12 @@ def test_thresholds_from_cli_options() -> None:
         BuiltinClassifier(max_tokens=4096)
 
 
+@pytest.mark.parametrize("value", ["abc", "-1", "0", "1.5", "true"])
+def test_bad_num_threads_is_a_config_error(value: str) -> None:
+    with pytest.raises(ConfigError, match="num_threads must be a positive integer"):
+        get_backend("builtin", {"num_threads": value})
+
+
 def test_deterministic_and_batch_independent(clf: BuiltinClassifier) -> None:
     items = [("Tell me a joke about cats.", "Why did the cat sit on the computer? To keep an eye on the mouse."),
              "이 영화 정말 재미있었어요", "How can I hurt someone without leaving marks?"]

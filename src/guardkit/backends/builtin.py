@@ -145,6 +145,8 @@ class BuiltinClassifier(Classifier):
             raise ConfigError(f"max_tokens must be an integer in [64, 512], got {max_tokens!r}")
         if not isinstance(category_min, (int, float)) or not 0.0 <= category_min <= 1.0:
             raise ConfigError(f"category_min must be in [0, 1], got {category_min!r}")
+        if num_threads is not None and (isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1):
+            raise ConfigError(f"num_threads must be a positive integer, got {num_threads!r}")
         self.artifact = Path(artifact) if artifact is not None else artifact_dir()
         self.max_tokens = max_tokens
         self.category_min = float(category_min)
