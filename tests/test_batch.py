@@ -171,6 +171,16 @@ def test_unwritable_outputs_fail_before_any_work(tmp_path):
     assert clf.calls == 0 and not list(tmp_path.glob(".*"))  # no journal, no temp file left
 
 
+@pytest.mark.parametrize("name", ["o.jsonl.errors.jsonl", ".o.jsonl.guardkit.jsonl"])
+def test_output_whose_side_file_is_the_input_is_refused(tmp_path, name):
+    src = write_jsonl(tmp_path / name, ROWS)
+    before = src.read_bytes()
+    clf = FakeClassifier()
+    with pytest.raises(ConfigError, match="over the input"):
+        classify_file(src, tmp_path / "o.jsonl", clf)
+    assert clf.calls == 0 and src.read_bytes() == before
+
+
 def test_csv_header_with_a_repeated_name_is_refused(tmp_path):
     src = tmp_path / "in.csv"
     src.write_text("prompt,prompt,x\na,b,c\n")

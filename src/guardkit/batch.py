@@ -135,6 +135,9 @@ def classify_file(
     detect_format(out)
     if inp.resolve() == out.resolve():
         raise ConfigError(f"{out}: output must differ from the input file")
+    for side in (errors_path(out), journal_path(out)):
+        if inp.resolve() == side.resolve():
+            raise ConfigError(f"{out}: this output would write its side file {side} over the input; choose another output")
     _check_output(out)
     header = columns_of(inp)  # also checks the file exists and is readable
     if header is not None and prompt_column not in header:
