@@ -214,6 +214,14 @@ def test_jsonl_input_opening_with_a_bom_keeps_its_first_row(tmp_path):
     assert result.rows_written == 2 and not result.errors
 
 
+def test_jsonl_line_nested_too_deeply_is_a_bad_row(tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text("[" * 100_000 + "]" * 100_000 + '\n{"prompt": "ok"}\n')
+    result = classify_file(src, tmp_path / "o.jsonl", FakeClassifier())
+    assert result.rows_written == 1
+    assert [e.message for e in result.errors] == [f"{src}: row 1: JSON line nested too deeply to read"]
+
+
 def test_parquet_output_of_a_mixed_type_column_writes_it_as_text(tmp_path, caplog):
     src = write_jsonl(tmp_path / "in.jsonl", [{"prompt": "a", "x": 1}, {"prompt": "b", "x": "s"}, {"prompt": "c", "x": None}])
     out = tmp_path / "o.parquet"

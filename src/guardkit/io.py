@@ -144,6 +144,9 @@ def _read_jsonl(p: Path, skip: int) -> Iterator[tuple[int, dict[str, Any] | RowE
             except json.JSONDecodeError as exc:
                 yield n, RowError(n, f"{p}: row {n}: broken JSON line ({exc.msg} at column {exc.colno})")
                 continue
+            except RecursionError:
+                yield n, RowError(n, f"{p}: row {n}: JSON line nested too deeply to read")
+                continue
             if not isinstance(obj, dict):
                 yield n, RowError(n, f"{p}: row {n}: expected a JSON object, got {type(obj).__name__}")
                 continue
