@@ -107,6 +107,8 @@ def test_two_files_with_one_name_get_two_keys_and_a_file_twice_is_an_error(tmp_p
     two = _jsonl(tmp_path / "b" / "mine.jsonl", ROWS[:1])
     ev = SuiteEvaluator(None, labelled=[one, two])
     assert [c.key for c in ev.columns] == ["mine_prompt_harmful", "mine2_prompt_harmful"]
+    titles = [c.title for c in ev.columns]  # report.json's columns are keyed by title: one must not hide the other
+    assert titles == ["mine.jsonl · prompt harm", f"mine.jsonl ({tmp_path / 'b'}) · prompt harm"]
     from guardkit import ConfigError
 
     with pytest.raises(ConfigError, match="given twice"):

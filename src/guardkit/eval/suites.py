@@ -363,8 +363,9 @@ def _labelled_columns(paths: Sequence[str | Path], prompt_column: str = "prompt"
         n = 2
         while any(k.startswith(f"{stem}_") for k in taken):  # two files named alike: mine.jsonl, other/mine.csv
             stem, n = f"{path.stem}{n}", n + 1
+        name = path.name if stem == path.stem else f"{path.name} ({path.parent})"  # titles key report.json too
         for task, ds in load_labelled(path, prompt_column=prompt_column, response_column=response_column).items():
-            col = Column(f"{stem}_{task.value}", f"{path.name} · {_TASK_GROUP[task]}", f"file:{path}", "labelled", task=task)
+            col = Column(f"{stem}_{task.value}", f"{name} · {_TASK_GROUP[task]}", f"file:{path}", "labelled", task=task)
             out[col] = ds.select(range(len(ds)), col.key)
     return out
 
