@@ -153,3 +153,16 @@ def test_cli_column_names_are_settable(tmp_path, capsys):
     assert "| renamed.jsonl · response harm | 3 | 2 | **100.0** |" in capsys.readouterr().out
     rc = main(["eval", "--labelled", str(f), "--backend", "fake", "--out", str(tmp_path / "out")])
     assert rc == 2 and "missing column 'prompt'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", ["--out", "--cache-dir"])
+def test_cli_out_or_cache_that_cannot_be_a_folder_is_one_line(tmp_path, capsys, option):
+    f = _jsonl(tmp_path / "mine.jsonl", ROWS)
+    a_file = _jsonl(tmp_path / "a-file.jsonl", ROWS)
+    args = ["eval", "--labelled", str(f), "--backend", "fake", "--no-plots", "--no-progress",
+            "--out", str(tmp_path / "out")]
+    for folder, message in ((a_file, "is a file"), (a_file / "sub", "cannot create the folder")):
+        rc = main([*args, option, str(folder)])
+        assert rc == 2
+        err = capsys.readouterr().err
+        assert f"error: {option} {folder}" in err and message in err and "Traceback" not in err

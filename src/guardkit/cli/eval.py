@@ -37,8 +37,10 @@ def register(app: typer.Typer) -> None:
         from ..eval.report import markdown, write_report
         from ..eval.suites import SuiteEvaluator
 
-        if out.exists() and not out.is_dir():
-            raise ConfigError(f"--out {out} is a file; give a folder for the report (it is created if missing)")
+        cache = cache_dir if cache_dir is not None else _default_cache(out)
+        for opt, folder in (("--out", out), ("--cache-dir", cache)):
+            if folder.exists() and not folder.is_dir():
+                raise ConfigError(f"{opt} {folder} is a file; give a folder (it is created if missing)")
 
         evaluator = SuiteEvaluator(
             suite if suite is not None or labelled else "paper",
@@ -46,12 +48,17 @@ def register(app: typer.Typer) -> None:
             prompt_column=prompt_column,
             response_column=response_column,
             data_dir=data_dir,
-            cache_dir=cache_dir if cache_dir is not None else _default_cache(out),
+            cache_dir=cache,
             limit=limit,
             sample=sample,
             seed=seed,
             progress=progress,
         )
+        for opt, folder in (("--out", out), ("--cache-dir", cache)):
+            try:  # before any model loads or item is classified
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"{opt} {folder}: cannot create the folder: {exc.strerror or exc}") from exc
         clf = get_backend(backend, parse_options(backend_opt or []))
         with clf:
             result = evaluator.run(clf)
