@@ -75,6 +75,22 @@ def test_bad_settings_are_config_errors(tmp_path, content, name, message):
         load_settings(f, env={})
 
 
+@pytest.mark.parametrize(
+    ("content", "env", "overrides", "message"),
+    [
+        (b"serve = 1", {}, {}, "'serve' must be a table/object, got int"),
+        (b"\xff = 1", {}, {}, "is not UTF-8 text"),
+        (b"api_keys = 'secret'", {"GUARDKIT_API_KEYS": "k"}, {}, "api_keys: must be a list of keys, got str"),
+        (b"backend_options = 'x'", {}, {"backend_options": {"a": "b"}}, "backend_options: must be a table/object, got str"),
+    ],
+)
+def test_malformed_file_values_are_config_errors(tmp_path, content, env, overrides, message):
+    f = tmp_path / "a.toml"
+    f.write_bytes(content)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(f, overrides, env=env)
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="cannot read config file"):
         load_settings(tmp_path / "none.toml", env={})

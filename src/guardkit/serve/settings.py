@@ -132,6 +132,8 @@ def _read_file(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     try:
         if path.suffix == ".toml":
             data: Any = tomllib.loads(text)
@@ -144,7 +146,10 @@ def _read_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a table/object at the top level")
     # a [serve] table is accepted so the file can be shared with other guardkit sections
-    return dict(data.get("serve", data))
+    section = data.get("serve", data)
+    if not isinstance(section, dict):
+        raise ConfigError(f"config file {path}: 'serve' must be a table/object, got {type(section).__name__}")
+    return dict(section)
 
 
 def load_settings(
@@ -163,14 +168,22 @@ def load_settings(
     data: dict[str, Any] = _read_file(Path(config)) if config is not None else {}
     keys = [k.strip() for k in env.get("GUARDKIT_API_KEYS", "").split(",") if k.strip()]
     if keys:
-        data["api_keys"] = [*data.get("api_keys", []), *keys]
+        file_keys = data.get("api_keys", [])
+        if not isinstance(file_keys, list | tuple):  # a string would add each of its characters as a key
+            raise ConfigError(f"invalid server settings: api_keys: must be a list of keys, got {type(file_keys).__name__}")
+        data["api_keys"] = [*file_keys, *keys]
     if env.get("GUARDKIT_UPSTREAM_API_KEY"):
         data["upstream_api_key"] = env["GUARDKIT_UPSTREAM_API_KEY"]
     for k, v in (overrides or {}).items():
         if v is None:
             continue
         if k == "backend_options":
-            data["backend_options"] = {**data.get("backend_options", {}), **v}
+            file_options = data.get("backend_options", {})
+            if not isinstance(file_options, dict):
+                raise ConfigError(
+                    f"invalid server settings: backend_options: must be a table/object, got {type(file_options).__name__}"
+                )
+            data["backend_options"] = {**file_options, **v}
         else:
             data[k] = v
     try:
