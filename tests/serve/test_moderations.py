@@ -59,7 +59,7 @@ def test_image_parts_are_a_clear_400(sdk):
     with pytest.raises(openai.BadRequestError) as e:
         sdk.moderations.create(input=[{"type": "image_url", "image_url": {"url": "https://x/y.png"}}])
     assert e.value.status_code == 400
-    assert "guardkit moderates text only" in e.value.message
+    assert "guardkit moderates text only: send strings or {'type': 'text', 'text': ...} parts" in e.value.message
     assert e.value.code == "unsupported_input_type"
 
 

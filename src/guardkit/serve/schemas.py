@@ -95,7 +95,7 @@ class ModerationRequest(BaseModel):
                     raise PydanticCustomError(
                         "unsupported_input_type",
                         "input[{i}] is an image; guardkit moderates text only: send strings or "
-                        "{{'type': 'text', 'text': ...}} parts",
+                        "{'type': 'text', 'text': ...} parts",  # only {i} is a placeholder: braces stay as written
                         {"i": i},
                     )
         return data
