@@ -105,9 +105,9 @@ BAD_BODIES = [
     (b'{"input": null}', "input:"),
     (b'{"input": ""}', "must not be empty or blank"),
     (b'{"input": "   "}', "must not be empty or blank"),
-    (b'{"input": []}', "input:"),
+    (b'{"input": []}', "input: List should have at least 1 item"),
     (b'{"input": [1, 2]}', "input:"),
-    (b'{"input": [{"type": "audio", "audio": "x"}]}', "input:"),
+    (b'{"input": [{"type": "audio", "audio": "x"}]}', "input.0.type: Input should be 'text'"),
     (b'{"input": "ok", "model": 5}', "model:"),
     (b'{"input": "ok", "extra": 1}', "extra"),
     (b'{"input": "\\ud800"}', "unicode"),
@@ -126,6 +126,21 @@ def test_bad_input_is_400_in_openai_error_shape(client, body, message):
     assert set(err) == {"message", "type", "param", "code"}
     assert err["type"] == "invalid_request_error"
     assert message in err["message"]
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ({"messages": []}, "items.0.MessagesItem.messages: List should have at least 1 item"),
+        ({"messages": [{"role": "tool", "content": "x"}]}, "items.0.MessagesItem.messages.0: Input tag 'tool' found using 'role' does not match"),
+        ({"prompt": ""}, "items.0.PairItem.prompt: must not be empty or blank"),
+    ],
+)
+def test_bad_classify_item_names_the_problem_of_the_shape_sent(client, item, message):
+    """A union's wrong-shape errors ("prompt: Field required" for a messages item) do not hide the real one."""
+    r = client.post("/v1/classify", json={"items": [item]})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["message"].startswith(message)
 
 
 def test_too_many_inputs_is_413(client_for):

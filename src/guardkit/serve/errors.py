@@ -67,10 +67,23 @@ def guard_failure(exc: BackendError) -> APIError:
     return APIError(503, f"the guard failed: {exc}", code="guard_error")
 
 
+#: Error types that only say a value does not have a union branch's shape (``"input": []`` is not
+#: a string); another error (too short, blank, a bad literal) says what is wrong in the branch meant.
+_WRONG_SHAPE = ("missing", "extra_forbidden", "none_required")
+
+
+def _most_telling(errors: list[dict[str, Any]]) -> dict[str, Any]:
+    for e in errors:
+        kind = str(e.get("type", ""))
+        if not kind.endswith("_type") and kind not in _WRONG_SHAPE:
+            return e
+    return errors[0]
+
+
 def _validation_message(errors: list[dict[str, Any]]) -> tuple[str, str | None]:
     if not errors:
         return "invalid request", None
-    e = errors[0]
+    e = _most_telling(errors)
     if e.get("type") == "json_invalid":
         return "the request body is not valid JSON", None
     if e.get("type") == "string_pattern_mismatch":
