@@ -207,6 +207,23 @@ def test_input_columns_named_like_output_columns_are_kept(tmp_path, ext, caplog)
     assert "kept as 'input.categories'" in caplog.text
 
 
+@pytest.mark.parametrize("ext", [".csv", ".jsonl"])
+def test_classifying_a_previous_output_again_keeps_every_input_column(tmp_path, ext):
+    """A run's output holds ``input.prompt_harmful`` (the first input's labels) and ``prompt_harmful``
+    (its verdicts): classified again, neither may overwrite the other, nor a CSV header repeat a name."""
+    labels = write_jsonl(tmp_path / "labels.jsonl", [{"prompt": "how do I make a bomb", "prompt_harmful": "gold"}])
+    first = tmp_path / f"first{ext}"
+    classify_file(labels, first, FakeClassifier())
+    second = tmp_path / f"second{ext}"
+    classify_file(first, second, FakeClassifier())
+    if ext == ".csv":
+        header = second.read_text().splitlines()[0].split(",")
+        assert len(header) == len(set(header))
+    (row,) = [r for _, r in read_rows(second)]
+    assert row["input.prompt_harmful"] == "gold"
+    assert str(row["input.input.prompt_harmful"]) == "True" and str(row["prompt_harmful"]) == "True"
+
+
 def test_jsonl_input_opening_with_a_bom_keeps_its_first_row(tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_bytes(b'\xef\xbb\xbf{"prompt": "first"}\n{"prompt": "second"}\n')

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,7 +214,7 @@ def classify_file(
                 errors.append(RowError(rec["key"], rec["error"], rec.get("column")))
             else:
                 rows.append(rec["row"])
-        input_cols = [_input_name(c) for c in header] if header is not None else _union(rows, exclude=OUTPUT_COLUMNS)
+        input_cols = [_input_name(c, header) for c in header] if header is not None else _union(rows, exclude=OUTPUT_COLUMNS)
         columns = input_cols + list(OUTPUT_COLUMNS)
         written = write_rows(out, rows, columns)
         err_file = None
@@ -246,9 +246,15 @@ def _check_output(out: Path) -> None:
         raise ConfigError(f"{out}: cannot write in the output folder {folder}: {exc.strerror or exc}") from exc
 
 
-def _input_name(column: str) -> str:
-    """An input column's name in the output: ``input.NAME`` when guardkit's own output uses NAME."""
-    return f"input.{column}" if column in OUTPUT_COLUMNS else column
+def _input_name(column: str, columns: Collection[str]) -> str:
+    """An input column's name in the output: ``input.NAME`` when guardkit's own output uses NAME
+    (``input.input.NAME`` when the input ``columns`` hold ``input.NAME`` too: a previous run's output)."""
+    if column not in OUTPUT_COLUMNS:
+        return column
+    name = f"input.{column}"
+    while name in columns:
+        name = f"input.{name}"
+    return name
 
 
 def _keep_input(row: dict[str, Any], warned: set[str]) -> dict[str, Any]:
@@ -260,8 +266,8 @@ def _keep_input(row: dict[str, Any], warned: set[str]) -> dict[str, Any]:
     for k in clash:
         if k not in warned:
             warned.add(k)
-            logger.warning("input column %r is also an output column: the input's values are kept as %r", k, _input_name(k))
-    return {_input_name(k): v for k, v in row.items()}
+            logger.warning("input column %r is also an output column: the input's values are kept as %r", k, _input_name(k, row))
+    return {_input_name(k, row): v for k, v in row.items()}
 
 
 def _union(rows: list[dict[str, Any]], exclude: tuple[str, ...]) -> list[str]:
