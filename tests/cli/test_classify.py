@@ -52,6 +52,7 @@ def test_threshold_override():
         ),
         (["classify", "--prompt", "  ", "-b", "fake"], "error: the user prompt is empty"),
         (["classify", "-b", "fake"], "error: nothing to classify"),
+        (["classify", "--prompt", "x", "-b", "fake", "-o", "o.jsonl"], "error: --output goes with an INPUT file"),
         (["classify", "missing.jsonl", "-o", "o.jsonl", "-b", "fake"], "error: missing.jsonl: no such file"),
         (["classify", "examples/conversations.jsonl", "-b", "fake"], "--output is required"),
         (

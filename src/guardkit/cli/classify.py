@@ -102,6 +102,8 @@ def register(app: typer.Typer) -> None:
         if prompt is not None:
             if input is not None:
                 raise ConfigError("give either --prompt or an INPUT file, not both")
+            if output is not None:
+                raise ConfigError("--output goes with an INPUT file; with --prompt the verdict is printed (--json for JSON)")
             clf = build_classifier(backend, backend_opt, threshold, batch_size)
             with clf:
                 verdict = clf.classify_one(prompt, response)
