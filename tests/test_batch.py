@@ -104,6 +104,8 @@ def test_explicit_response_column_must_exist(tmp_path):
             tmp_path / "x.parquet", tmp_path / "o.jsonl", FakeClassifier(), response_column="answer"
         )
     assert classify_file(src, tmp_path / "o.jsonl", FakeClassifier()).rows_written == 1
+    with pytest.raises(DatasetError, match="no row has a column 'answer'"):  # JSONL: no header, but no row has it
+        classify_file(src, tmp_path / "o2.jsonl", FakeClassifier(), response_column="answer")
 
 
 @pytest.mark.parametrize(

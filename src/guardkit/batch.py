@@ -125,7 +125,8 @@ def classify_file(
         on_progress: called with (rows done, total rows or None) as rows finish.
 
     Raises:
-        DatasetError: the input cannot be read, or the prompt column does not exist.
+        DatasetError: the input cannot be read, or the prompt column (or a response column named
+            other than "response") does not exist.
         ConfigError: the output exists already (without ``overwrite``), or an unfinished run
             for another input/backend is in the way.
         BackendError: the backend failed; finished rows are kept, rerun to resume.
@@ -146,6 +147,10 @@ def classify_file(
         if response_column != "response":  # asked for by name: must exist
             raise DatasetError(f"{inp}: no column {response_column!r}; columns are {header}")
         response_column = None
+    if header is None and response_column not in (None, "response") and not any(
+        isinstance(row, dict) and response_column in row for _, row in read_rows(inp)
+    ):  # JSONL has no header: asked for by name, the column must be in some row (stops at the first)
+        raise DatasetError(f"{inp}: no row has a column {response_column!r}")
 
     jpath = journal_path(out)
     if overwrite:
