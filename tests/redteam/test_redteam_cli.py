@@ -37,6 +37,16 @@ def test_bad_input_is_one_clear_line_and_exit_2(capsys, tmp_path, args, message)
     assert len(err.strip().splitlines()) == 1 and out == ""
 
 
+def test_out_that_cannot_be_a_folder_is_one_clear_line(capsys, tmp_path):
+    a_file = tmp_path / "a-file.json"
+    a_file.write_text("{}")
+    for out, message in ((a_file, "is a file"), (a_file / "sub", "cannot create the folder")):
+        code, _, err = _run(capsys, "--target", "smollm2", "--attacks", "harmful", "--judge", "fake",
+                            "--data-dir", "/nonexistent/data", "--out", str(out), "--no-progress")
+        assert code == 2
+        assert err.strip().startswith(f"error: --out {out}") and message in err and "Traceback" not in err
+
+
 def test_missing_data_file_is_named(capsys, tmp_path):
     (tmp_path / "data").mkdir()
     code, _, err = _run(capsys, "--target", "smollm2", "--attacks", "wildjailbreak", "--judge", "fake",

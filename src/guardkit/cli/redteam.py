@@ -60,6 +60,8 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"unknown attack set {attacks!r}; expected one of {', '.join(ATTACK_SETS)}")
         if limit is not None and limit < 1:
             raise ConfigError(f"--limit must be a positive integer, got {limit}")
+        if out.exists() and not out.is_dir():
+            raise ConfigError(f"--out {out} is a file; give a folder (it is created if missing)")
         chosen = parse_mutators(mutators)
         evasion = () if evasion_mutators.strip() == "none" else parse_mutators(evasion_mutators)
         tgt = get_target(target, parse_options(target_option or []))
@@ -69,6 +71,10 @@ def register(app: typer.Typer) -> None:
             same = guard == judge and not guard_option and not judge_option
             guard_clf = judge_clf if same else get_backend(guard, parse_options(guard_option or []))
 
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"--out {out}: cannot create the folder: {exc.strerror or exc}") from exc
         attack_set = load_attacks(attacks, data_dir, limit=limit, seed=seed)
         expanded = attack_set.expand(chosen, seed)
         logger.info("red-teaming with %d attacks", len(expanded))
