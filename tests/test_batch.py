@@ -115,11 +115,16 @@ def test_explicit_response_column_must_exist(tmp_path):
         ("data.txt", "x", "unknown file type '.txt'"),
         ("empty.csv", "", "empty CSV file"),
         ("broken.parquet", "not parquet", "not a readable Parquet file"),
+        # the bad byte is in a data row, but inside the first block read: not a "header" problem
+        ("latin1.csv", "prompt\ncaf\xe9\n".encode("latin-1"), r"latin1.csv: not UTF-8 text \(invalid continuation byte\)"),
+        ("utf16.csv", "prompt\nhi\n".encode("utf-16"), r"utf16.csv: not UTF-8 text \(invalid start byte\)"),
     ],
 )
 def test_unreadable_inputs(tmp_path, name, content, message):
     src = tmp_path / name
-    if content is not None:
+    if isinstance(content, bytes):
+        src.write_bytes(content)
+    elif content is not None:
         src.write_text(content)
     with pytest.raises(DatasetError, match=message):
         classify_file(src, tmp_path / "o.jsonl", FakeClassifier())

@@ -70,6 +70,10 @@ def _check_header(p: Path, header: list[str]) -> list[str]:
     return header
 
 
+def _not_utf8(p: Path, exc: UnicodeDecodeError) -> DatasetError:
+    return DatasetError(f"{p}: not UTF-8 text ({exc.reason}); save the file as UTF-8")
+
+
 def columns_of(path: str | os.PathLike[str]) -> list[str] | None:
     """Column names known before reading rows (CSV header, Parquet schema); None for JSONL."""
     p = Path(path)
@@ -79,7 +83,9 @@ def columns_of(path: str | os.PathLike[str]) -> list[str] | None:
         with p.open(newline="", encoding="utf-8-sig", errors="strict") as fh:
             try:
                 header = next(csv.reader(fh), None)
-            except (UnicodeDecodeError, csv.Error) as exc:
+            except UnicodeDecodeError as exc:  # the first block read, not only the header
+                raise _not_utf8(p, exc) from exc
+            except csv.Error as exc:
                 raise DatasetError(f"{p}: cannot read CSV header: {exc}") from exc
         if header is None:
             raise DatasetError(f"{p}: empty CSV file (no header row)")
@@ -159,7 +165,9 @@ def _read_csv(p: Path, skip: int) -> Iterator[tuple[int, dict[str, Any] | RowErr
         reader = csv.reader(fh)
         try:
             header = next(reader, None)
-        except (UnicodeDecodeError, csv.Error) as exc:
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(p, exc) from exc
+        except csv.Error as exc:
             raise DatasetError(f"{p}: cannot read CSV header: {exc}") from exc
         if header is None:
             raise DatasetError(f"{p}: empty CSV file (no header row)")
