@@ -33,7 +33,7 @@ CONVS = [
         ("hf:m", {"format": "llamaguard3", "judge": "all"}, "judge must be 'last' or 'both'"),
         ("hf:m", {"batch_size": "0"}, "batch_size must be a positive integer"),
         ("hf:m", {"num_threads": "0"}, "num_threads must be a positive integer"),
-        ("hf:m", {"device_map": "auto"}, "backend 'hf'"),
+        ("hf:m", {"device_map": "auto"}, "backend 'hf': unknown option 'device_map'; valid options: batch_size,"),
     ],
 )
 def test_spec_errors(spec, options, message):

@@ -345,7 +345,7 @@ def test_concurrency_limit(srv):
         ("openai:http://h/v1#m", {"concurrency": "0"}, "concurrency must be a positive integer"),
         ("openai:http://h/v1#m", {"max_retries": "-1"}, "max_retries must be a non-negative integer"),
         ("openai:http://h/v1#m", {"format": "nope"}, "unknown format 'nope'"),
-        ("openai:http://h/v1#m", {"colour": "red"}, "backend 'openai'"),
+        ("openai:http://h/v1#m", {"colour": "red"}, "backend 'openai': unknown option 'colour'; valid options: api_key,"),
     ],
 )
 def test_spec_errors(spec, options, message):

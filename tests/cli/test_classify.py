@@ -63,7 +63,10 @@ def test_threshold_override():
             ["classify", "--prompt", "x", "-b", "fake", "-O", "oops"],
             "backend option must look like key=value",
         ),
-        (["classify", "--prompt", "x", "-b", "fake", "-O", "colour=red"], "backend 'fake'"),
+        (
+            ["classify", "--prompt", "x", "-b", "fake", "-O", "colour=red"],
+            "error: backend 'fake': unknown option 'colour'; valid options: batch_size, delay, fail_on, thresholds",
+        ),
         (["classify", "--prompt", "x", "-b", "fake", "-O", "delay=-1"], "delay must be a number of seconds >= 0"),
         (["classify", "--prompt", "x", "-b", "fake", "-O", "thresholds=0.3"], "thresholds must be a guardkit.Thresholds"),
         (["eval", "--backend", "fake", "--out", "README.md"], "--out README.md is a file"),

@@ -79,7 +79,20 @@ def get_backend(spec: str = DEFAULT_BACKEND, options: Mapping[str, str] | None =
     if not isinstance(spec, str) or not spec.strip():
         raise ConfigError("backend spec is empty; expected e.g. 'builtin' or 'hf:/path/to/model'")
     name, _, target = spec.strip().partition(":")
-    return backend_class(name).from_spec(target or None, dict(options or {}))
+    cls = backend_class(name)
+    opts = dict(options or {})
+    _check_options(cls, opts)
+    return cls.from_spec(target or None, opts)
+
+
+def _check_options(cls: type[Classifier], options: Mapping[str, object]) -> None:
+    """A :class:`ConfigError` for an option the backend does not take, naming the ones it does."""
+    valid = cls.option_names()
+    for key in options:
+        if key not in valid:
+            raise ConfigError(
+                f"backend {cls.name!r}: unknown option {key!r}; valid options: {', '.join(valid)}"
+            )
 
 
 @functools.lru_cache(maxsize=8)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -80,6 +81,12 @@ class Classifier(ABC):
     def params(self) -> dict[str, Any]:
         """Settings that change predictions; part of every cache key."""
         return {"backend": self.name, "thresholds": dataclasses.asdict(self.thresholds)}
+
+    @classmethod
+    def option_names(cls) -> list[str]:
+        """The ``key=value`` options :meth:`from_spec` takes: the constructor's keyword-only arguments."""
+        params = inspect.signature(cls.__init__).parameters.values()
+        return sorted(p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY)
 
     @classmethod
     def from_spec(cls, target: str | None, options: Mapping[str, str]) -> Classifier:

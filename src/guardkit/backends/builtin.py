@@ -155,6 +155,10 @@ class BuiltinClassifier(Classifier):
         super().__init__(batch_size=batch_size, thresholds=thresholds)
 
     @classmethod
+    def option_names(cls) -> list[str]:
+        return sorted([*super().option_names(), *_TASKS])
+
+    @classmethod
     def from_spec(cls, target: str | None, options: Mapping[str, str]) -> Classifier:
         """CLI options; besides the keyword arguments, ``prompt_harmful=0.4`` (etc.) sets a threshold.
 
