@@ -25,3 +25,25 @@ def test_unknown_option_names_it_and_lists_the_valid_ones(spec, valid):
 def test_known_options_still_build():
     clf = get_backend("fake", {"batch_size": "3", "fail_on": "zzz", "delay": "0"})
     assert clf.batch_size == 3 and clf.fail_on == "zzz"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("spec", "options", "message"),
+    [
+        ("fake", {"batch_size": "true"}, "backend 'fake': option batch_size must be an integer, got 'true'"),
+        ("fake", {"batch_size": "no"}, "backend 'fake': option batch_size must be an integer, got 'no'"),
+        ("fake", {"delay": "false"}, "backend 'fake': option delay must be a number, got 'false'"),
+        ("builtin", {"num_threads": "true"}, "backend 'builtin': option num_threads must be an integer, got 'true'"),
+        ("openai:http://h/v1#m", {"chat": "1"}, "backend 'openai': option chat must be true or false, got '1'"),
+        ("hf:m", {"local_files_only": "0"}, "backend 'hf': option local_files_only must be true or false, got '0'"),
+    ],
+)
+def test_bool_for_a_number_and_number_for_a_bool_are_config_errors(spec, options, message):
+    with pytest.raises(ConfigError) as info:
+        get_backend(spec, options)
+    assert str(info.value) == message
+
+
+def test_bools_and_numbers_where_they_belong_still_build():
+    clf = get_backend("openai:http://h/v1#m", {"chat": "true", "timeout": "5", "max_retries": "0"})
+    assert clf.chat is True and clf.timeout == 5  # type: ignore[attr-defined]

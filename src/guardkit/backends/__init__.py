@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import functools
 import importlib
+import types
+import typing
 from collections.abc import Mapping
+from typing import Any
 
 from .._exceptions import ConfigError, MissingDependency
-from .base import BatchCallback, Classifier
+from .base import BatchCallback, Classifier, _coerce
 
 __all__ = [
     "BACKENDS",
@@ -85,14 +88,37 @@ def get_backend(spec: str = DEFAULT_BACKEND, options: Mapping[str, str] | None =
     return cls.from_spec(target or None, opts)
 
 
-def _check_options(cls: type[Classifier], options: Mapping[str, object]) -> None:
-    """A :class:`ConfigError` for an option the backend does not take, naming the ones it does."""
+def _check_options(cls: type[Classifier], options: Mapping[str, Any]) -> None:
+    """A :class:`ConfigError` for an option the backend does not take, naming the ones it does,
+    or for a true/false where the constructor wants a number (or a number where it wants true/false)."""
     valid = cls.option_names()
-    for key in options:
+    try:
+        hints = typing.get_type_hints(cls.__init__)
+    except Exception:  # an annotation that does not resolve here: no type check
+        hints = {}
+    for key, raw in options.items():
         if key not in valid:
             raise ConfigError(
                 f"backend {cls.name!r}: unknown option {key!r}; valid options: {', '.join(valid)}"
             )
+        expected = _bool_number_mismatch(hints.get(key), _coerce(raw))
+        if expected:
+            raise ConfigError(f"backend {cls.name!r}: option {key} must be {expected}, got {raw!r}")
+
+
+def _bool_number_mismatch(hint: object, value: object) -> str | None:
+    """What ``hint`` wants, where ``value`` is a bool for a number or a number for a bool; else None."""
+    if hint is None:
+        return None
+    union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+    wanted = set(typing.get_args(hint)) if union else {hint}
+    numeric = wanted & {int, float}
+    if isinstance(value, bool):
+        if bool not in wanted and numeric:
+            return "an integer" if int in numeric else "a number"
+    elif isinstance(value, (int, float)) and bool in wanted and not numeric:
+        return "true or false"
+    return None
 
 
 @functools.lru_cache(maxsize=8)
