@@ -115,8 +115,8 @@ def test_explicit_response_column_must_exist(tmp_path):
         ("data.txt", "x", "unknown file type '.txt'"),
         ("empty.csv", "", "empty CSV file"),
         ("broken.parquet", "not parquet", "not a readable Parquet file"),
-        # the bad byte is in a data row, but inside the first block read: not a "header" problem
-        ("latin1.csv", "prompt\ncaf\xe9\n".encode("latin-1"), r"latin1.csv: not UTF-8 text \(invalid continuation byte\)"),
+        # a header that is not UTF-8 is the whole file's problem (a bad data row is a bad row)
+        ("latin1.csv", "caf\xe9 name,prompt\nx,y\n".encode("latin-1"), r"latin1.csv: not UTF-8 text \(invalid continuation byte\); save the file as UTF-8"),
         ("utf16.csv", "prompt\nhi\n".encode("utf-16"), r"utf16.csv: not UTF-8 text \(invalid start byte\)"),
     ],
 )
@@ -229,6 +229,24 @@ def test_classifying_a_previous_output_again_keeps_every_input_column(tmp_path, 
     (row,) = [r for _, r in read_rows(second)]
     assert row["input.prompt_harmful"] == "gold"
     assert str(row["input.input.prompt_harmful"]) == "True" and str(row["prompt_harmful"]) == "True"
+
+
+@pytest.mark.parametrize("filler", [0, 3000])  # the bad row inside the first block read, and far after it
+def test_csv_row_that_is_not_utf8_is_a_bad_row_and_the_others_land(tmp_path, filler):
+    src = tmp_path / "in.csv"
+    lines = [b"id,prompt"] + [b"%d,hello %d" % (i, i) for i in range(filler)]
+    lines += [b"a,caf\xe9 bomb", "b,caf\u00e9 ok".encode(), b"c,how to hack"]
+    src.write_bytes(b"\n".join(lines) + b"\n")
+    out = tmp_path / "out.csv"
+    result = classify_file(src, out, FakeClassifier())
+    assert result.rows_written == filler + 2
+    assert [e.message for e in result.errors] == [
+        f"{src}: row {filler + 1}: not UTF-8 text (invalid continuation byte, column 'prompt')"
+    ]
+    assert [r["prompt"] for r in rows_of(out)][filler:] == ["caf\u00e9 ok", "how to hack"]
+    assert rows_of(result.errors_file) == [
+        {"row": filler + 1, "column": "prompt", "error": result.errors[0].message}
+    ]
 
 
 def test_jsonl_input_opening_with_a_bom_keeps_its_first_row(tmp_path):

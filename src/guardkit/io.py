@@ -11,6 +11,7 @@ import csv
 import json
 import logging
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -70,8 +71,32 @@ def _check_header(p: Path, header: list[str]) -> list[str]:
     return header
 
 
-def _not_utf8(p: Path, exc: UnicodeDecodeError) -> DatasetError:
-    return DatasetError(f"{p}: not UTF-8 text ({exc.reason}); save the file as UTF-8")
+def _not_utf8(p: Path, reason: str) -> DatasetError:
+    return DatasetError(f"{p}: not UTF-8 text ({reason}); save the file as UTF-8")
+
+
+#: What ``errors="surrogateescape"`` turns bytes that are not UTF-8 into.
+_ESCAPED = re.compile("[\udc80-\udcff]")
+
+
+def _utf8_problem(text: str) -> str | None:
+    """Why ``text`` (decoded with ``errors="surrogateescape"``) was not UTF-8; None when it was."""
+    if not _ESCAPED.search(text):
+        return None
+    try:
+        text.encode("utf-8", "surrogateescape").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return str(exc.reason)
+    except UnicodeError:
+        pass
+    return "bytes that do not decode"
+
+
+def _check_header_text(p: Path, header: list[str]) -> None:
+    for name in header:
+        reason = _utf8_problem(name)
+        if reason is not None:
+            raise _not_utf8(p, reason)
 
 
 def columns_of(path: str | os.PathLike[str]) -> list[str] | None:
@@ -80,15 +105,14 @@ def columns_of(path: str | os.PathLike[str]) -> list[str] | None:
     fmt = detect_format(p)
     _open_check(p)
     if fmt == "csv":
-        with p.open(newline="", encoding="utf-8-sig", errors="strict") as fh:
+        with p.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
             try:
                 header = next(csv.reader(fh), None)
-            except UnicodeDecodeError as exc:  # the first block read, not only the header
-                raise _not_utf8(p, exc) from exc
             except csv.Error as exc:
                 raise DatasetError(f"{p}: cannot read CSV header: {exc}") from exc
         if header is None:
             raise DatasetError(f"{p}: empty CSV file (no header row)")
+        _check_header_text(p, header)
         return _check_header(p, header)
     if fmt == "parquet":
         import pyarrow.parquet as pq
@@ -161,16 +185,16 @@ def _read_jsonl(p: Path, skip: int) -> Iterator[tuple[int, dict[str, Any] | RowE
 
 def _read_csv(p: Path, skip: int) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    with p.open(newline="", encoding="utf-8-sig", errors="strict") as fh:
+    # bytes that are not UTF-8 become lone surrogates: a bad data row is reported, not the whole file
+    with p.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
         reader = csv.reader(fh)
         try:
             header = next(reader, None)
-        except UnicodeDecodeError as exc:
-            raise _not_utf8(p, exc) from exc
         except csv.Error as exc:
             raise DatasetError(f"{p}: cannot read CSV header: {exc}") from exc
         if header is None:
             raise DatasetError(f"{p}: empty CSV file (no header row)")
+        _check_header_text(p, header)
         _check_header(p, header)
         n = 0
         while True:
@@ -178,8 +202,6 @@ def _read_csv(p: Path, skip: int) -> Iterator[tuple[int, dict[str, Any] | RowErr
                 values = next(reader)
             except StopIteration:
                 return
-            except UnicodeDecodeError as exc:
-                raise DatasetError(f"{p}: invalid UTF-8 after row {n}: {exc.reason}") from exc
             except csv.Error as exc:
                 n += 1
                 if n > skip:
@@ -189,6 +211,13 @@ def _read_csv(p: Path, skip: int) -> Iterator[tuple[int, dict[str, Any] | RowErr
                 continue
             n += 1
             if n <= skip:
+                continue
+            bad = next(((i, r) for i, v in enumerate(values) if (r := _utf8_problem(v)) is not None), None)
+            if bad is not None:
+                i, reason = bad
+                column = header[i] if i < len(header) else None
+                where = f", column {column!r}" if column is not None else ""
+                yield n, RowError(n, f"{p}: row {n}: not UTF-8 text ({reason}{where})", column)
                 continue
             if len(values) != len(header):
                 yield n, RowError(n, f"{p}: row {n}: has {len(values)} fields, header has {len(header)}")
