@@ -157,6 +157,22 @@ def count_rows(path: str | os.PathLike[str]) -> int | None:
     return None  # CSV records may span lines; counting means parsing
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook``: a JSON object naming a key twice would keep only the last value."""
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise _DuplicateKey(key)
+        obj[key] = value
+    return obj
+
+
 def _read_jsonl(p: Path, skip: int) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
     n = 0
     with p.open("rb") as fh:
@@ -167,7 +183,11 @@ def _read_jsonl(p: Path, skip: int) -> Iterator[tuple[int, dict[str, Any] | RowE
             if n <= skip:
                 continue
             try:
-                obj = json.loads(raw.decode("utf-8-sig" if n == 1 else "utf-8"))  # a BOM may open the file
+                obj = json.loads(raw.decode("utf-8-sig" if n == 1 else "utf-8"),  # a BOM may open the file
+                                 object_pairs_hook=_unique_keys)
+            except _DuplicateKey as exc:
+                yield n, RowError(n, f"{p}: row {n}: key {exc.key!r} appears more than once in one JSON object")
+                continue
             except UnicodeDecodeError as exc:
                 yield n, RowError(n, f"{p}: row {n}: invalid UTF-8 ({exc.reason})")
                 continue

@@ -86,6 +86,15 @@ def test_broken_json_line_missing_file_and_empty_file(tmp_path):
         load_labelled(tmp_path / "empty.jsonl")
 
 
+def test_duplicate_json_key_is_a_bad_row_not_a_silent_last_value(tmp_path):
+    dup = tmp_path / "dup.jsonl"
+    dup.write_text('{"prompt": "fine", "prompt_harmful": 0}\n{"prompt": "x", "prompt_harmful": 0, "prompt_harmful": 1}\n',
+                   encoding="utf-8")
+    with pytest.raises(DatasetError, match="1 of 2 rows cannot be used") as err:
+        load_labelled(dup)
+    assert f"{dup}: row 2: key 'prompt_harmful' appears more than once in one JSON object" in str(err.value)
+
+
 def test_evaluator_scores_labelled_columns_without_a_data_dir(tmp_path):
     f = _jsonl(tmp_path / "mine.jsonl", ROWS)
     result = SuiteEvaluator(None, labelled=[f], cache_dir=tmp_path / "cache").run(FakeClassifier())
