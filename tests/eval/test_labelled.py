@@ -152,6 +152,16 @@ def test_cli_bad_labelled_file_is_one_line_before_the_backend_loads(tmp_path, ca
     assert "error: 1 of 1 rows cannot be used" in err and "Traceback" not in err
 
 
+def test_cli_labelled_directory_says_it_is_a_directory(tmp_path, capsys):
+    folder = tmp_path / "mine.jsonl"
+    folder.mkdir()
+    rc = main(["eval", "--labelled", str(folder), "--backend", "fake", "--out", str(tmp_path / "out")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert f"error: {folder}: is a directory, not a file" in err
+    assert "not found" not in err and "Traceback" not in err
+
+
 def test_cli_column_names_are_settable(tmp_path, capsys):
     rows = [{"user": r["prompt"], "reply": r.get("response"), **{k: v for k, v in r.items() if k.endswith(("_harmful", "_refusal"))}}
             for r in ROWS]

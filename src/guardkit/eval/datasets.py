@@ -497,6 +497,8 @@ def load_labelled(path: str | os.PathLike[str], *, prompt_column: str = "prompt"
     from ..io import RowError, read_rows
 
     p = Path(path)
+    if p.is_dir():
+        raise DatasetError(f"{p}: is a directory, not a file; give a labelled JSONL, CSV or Parquet file")
     if not p.is_file():
         raise DatasetError(f"{p}: labelled file not found")
     tasks = tuple(Task)
