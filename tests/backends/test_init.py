@@ -34,8 +34,8 @@ def test_known_options_still_build():
         ("fake", {"batch_size": "no"}, "backend 'fake': option batch_size must be an integer, got 'no'"),
         ("fake", {"delay": "false"}, "backend 'fake': option delay must be a number, got 'false'"),
         ("builtin", {"num_threads": "true"}, "backend 'builtin': option num_threads must be an integer, got 'true'"),
-        ("openai:http://h/v1#m", {"chat": "1"}, "backend 'openai': option chat must be true or false, got '1'"),
-        ("hf:m", {"local_files_only": "0"}, "backend 'hf': option local_files_only must be true or false, got '0'"),
+        ("openai:http://h/v1#m", {"chat": "2"}, "backend 'openai': option chat must be true or false (or 1 / 0), got '2'"),
+        ("hf:m", {"local_files_only": "0.5"}, "backend 'hf': option local_files_only must be true or false (or 1 / 0), got '0.5'"),
     ],
 )
 def test_bool_for_a_number_and_number_for_a_bool_are_config_errors(spec, options, message):
@@ -47,3 +47,8 @@ def test_bool_for_a_number_and_number_for_a_bool_are_config_errors(spec, options
 def test_bools_and_numbers_where_they_belong_still_build():
     clf = get_backend("openai:http://h/v1#m", {"chat": "true", "timeout": "5", "max_retries": "0"})
     assert clf.chat is True and clf.timeout == 5  # type: ignore[attr-defined]
+
+
+def test_one_and_zero_are_accepted_for_a_bool_option():
+    clf = get_backend("openai:http://h/v1#m", {"chat": "1"})
+    assert clf.chat  # type: ignore[attr-defined]

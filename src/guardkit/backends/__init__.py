@@ -107,7 +107,7 @@ def _check_options(cls: type[Classifier], options: Mapping[str, Any]) -> None:
 
 
 def _bool_number_mismatch(hint: object, value: object) -> str | None:
-    """What ``hint`` wants, where ``value`` is a bool for a number or a number for a bool; else None."""
+    """What ``hint`` wants, where ``value`` is a bool for a number or a number other than 1 / 0 for a bool; else None."""
     if hint is None:
         return None
     union = typing.get_origin(hint) in (typing.Union, types.UnionType)
@@ -116,8 +116,8 @@ def _bool_number_mismatch(hint: object, value: object) -> str | None:
     if isinstance(value, bool):
         if bool not in wanted and numeric:
             return "an integer" if int in numeric else "a number"
-    elif isinstance(value, (int, float)) and bool in wanted and not numeric:
-        return "true or false"
+    elif isinstance(value, (int, float)) and value not in (0, 1) and bool in wanted and not numeric:
+        return "true or false (or 1 / 0)"
     return None
 
 
