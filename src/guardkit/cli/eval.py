@@ -32,15 +32,15 @@ def register(app: typer.Typer) -> None:
         progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="progress bar (default: when stderr is a terminal)")] = None,
     ) -> None:
         """Evaluate a backend on a benchmark suite or your own labelled files; print a Markdown table, write OUT/report.*."""
-        from .._exceptions import ConfigError
         from ..backends import get_backend, parse_options
         from ..eval.report import markdown, write_report
         from ..eval.suites import SuiteEvaluator
+        from ._folders import make_folder, refuse_file
 
         cache = cache_dir if cache_dir is not None else _default_cache(out)
-        for opt, folder in (("--out", out), ("--cache-dir", cache)):
-            if folder.exists() and not folder.is_dir():
-                raise ConfigError(f"{opt} {folder} is a file; give a folder (it is created if missing)")
+        folders = (("--out", out), ("--cache-dir", cache))
+        for opt, folder in folders:
+            refuse_file(opt, folder)
 
         evaluator = SuiteEvaluator(
             suite if suite is not None or labelled else "paper",
@@ -54,11 +54,8 @@ def register(app: typer.Typer) -> None:
             seed=seed,
             progress=progress,
         )
-        for opt, folder in (("--out", out), ("--cache-dir", cache)):
-            try:  # before any model loads or item is classified
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise ConfigError(f"{opt} {folder}: cannot create the folder: {exc.strerror or exc}") from exc
+        for opt, folder in folders:  # before any model loads or item is classified
+            make_folder(opt, folder)
         clf = get_backend(backend, parse_options(backend_opt or []))
         with clf:
             result = evaluator.run(clf)

@@ -54,14 +54,14 @@ def register(app: typer.Typer) -> None:
         from ..redteam.report import build_report, write_results
         from ..redteam.runner import run_attacks
         from ..redteam.targets import get_target
+        from ._folders import make_folder, refuse_file
 
         # validate everything cheap before loading any data or model
         if attacks not in ATTACK_SETS:
             raise ConfigError(f"unknown attack set {attacks!r}; expected one of {', '.join(ATTACK_SETS)}")
         if limit is not None and limit < 1:
             raise ConfigError(f"--limit must be a positive integer, got {limit}")
-        if out.exists() and not out.is_dir():
-            raise ConfigError(f"--out {out} is a file; give a folder (it is created if missing)")
+        refuse_file("--out", out)
         chosen = parse_mutators(mutators)
         evasion = () if evasion_mutators.strip() == "none" else parse_mutators(evasion_mutators)
         tgt = get_target(target, parse_options(target_option or []))
@@ -71,10 +71,7 @@ def register(app: typer.Typer) -> None:
             same = guard == judge and not guard_option and not judge_option
             guard_clf = judge_clf if same else get_backend(guard, parse_options(guard_option or []))
 
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError(f"--out {out}: cannot create the folder: {exc.strerror or exc}") from exc
+        make_folder("--out", out)
         attack_set = load_attacks(attacks, data_dir, limit=limit, seed=seed)
         expanded = attack_set.expand(chosen, seed)
         logger.info("red-teaming with %d attacks", len(expanded))
