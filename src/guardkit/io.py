@@ -92,11 +92,19 @@ def _utf8_problem(text: str) -> str | None:
     return "bytes that do not decode"
 
 
-def _check_header_text(p: Path, header: list[str]) -> None:
+def _csv_header(p: Path, reader: Iterator[list[str]]) -> list[str]:
+    """The first record of a CSV ``reader`` (opened with ``errors="surrogateescape"``), checked."""
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise DatasetError(f"{p}: cannot read CSV header: {exc}") from exc
+    if header is None:
+        raise DatasetError(f"{p}: empty CSV file (no header row)")
     for name in header:
         reason = _utf8_problem(name)
         if reason is not None:
             raise _not_utf8(p, reason)
+    return _check_header(p, header)
 
 
 def columns_of(path: str | os.PathLike[str]) -> list[str] | None:
@@ -106,14 +114,7 @@ def columns_of(path: str | os.PathLike[str]) -> list[str] | None:
     _open_check(p)
     if fmt == "csv":
         with p.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
-            try:
-                header = next(csv.reader(fh), None)
-            except csv.Error as exc:
-                raise DatasetError(f"{p}: cannot read CSV header: {exc}") from exc
-        if header is None:
-            raise DatasetError(f"{p}: empty CSV file (no header row)")
-        _check_header_text(p, header)
-        return _check_header(p, header)
+            return _csv_header(p, csv.reader(fh))
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -208,14 +209,7 @@ def _read_csv(p: Path, skip: int) -> Iterator[tuple[int, dict[str, Any] | RowErr
     # bytes that are not UTF-8 become lone surrogates: a bad data row is reported, not the whole file
     with p.open(newline="", encoding="utf-8-sig", errors="surrogateescape") as fh:
         reader = csv.reader(fh)
-        try:
-            header = next(reader, None)
-        except csv.Error as exc:
-            raise DatasetError(f"{p}: cannot read CSV header: {exc}") from exc
-        if header is None:
-            raise DatasetError(f"{p}: empty CSV file (no header row)")
-        _check_header_text(p, header)
-        _check_header(p, header)
+        header = _csv_header(p, reader)
         n = 0
         while True:
             try:
