@@ -642,7 +642,7 @@ def test_written_leaves_chat_kinds_to_chat_and_later_rounds_are_their_own_sets(t
     r4.write_text(_written_row(lang="fr"), encoding="utf-8")
     with pytest.raises(data.DatasetError, match=r"written-r4: .*r4.jsonl line 1: .*not en/ko"):
         data.written_round_set(4, 10)
-    with pytest.raises(data.ConfigError, match="no agent-written round 3; rounds: \\[4, 5, 6\\]"):
+    with pytest.raises(data.ConfigError, match="no agent-written round 3; rounds: \\[4, 5, 6, 7\\]"):
         data.written_round_set(3, 10)
 
 
@@ -732,3 +732,15 @@ def test_lm_replies_in_the_mix(tmp_path: Path, tiny: Path, monkeypatch: pytest.M
     assert [(e.prompt, e.response, e.prompt_harmful) for e in got] == [(BENIGN[0], "Here is the answer.", 0)]
     assert stats["sets"]["lm-replies-smollm2"]["rows"] == 1  # type: ignore[index]
     assert not [e for e in build_mix(tiny, seed=0)[0] if e.source == "lm-replies-smollm2"]
+
+
+def test_shipped_round_7_is_prompt_only_text_on_both_sides_in_both_languages() -> None:
+    import guardkit.train.data as data
+
+    rows = data.written_round_set(7, 10**6)
+    assert len(rows) == len(data.WRITTEN_R7.read_text(encoding="utf-8").splitlines()) >= 500
+    assert all(e.response is None and e.response_refusal is None and e.response_harmful is None for e in rows)
+    for lang in ("en", "ko"):  # harmless-but-sensitive next to harmful, in each language
+        labels = [e.prompt_harmful for e in rows if e.lang == lang]
+        assert 0.3 <= sum(labels) / len(labels) <= 0.6
+    assert all(e.category in data._CODES for e in rows if e.prompt_harmful == 1)

@@ -66,6 +66,7 @@ EXTRA_SETS: dict[str, ExtraSet] = {
     "written-r4": ExtraSet("n_written_r4", 3000, "synthetic-agent-written-r4"),
     "written-r5": ExtraSet("n_written_r5", 3000, "synthetic-agent-written-r5"),
     "written-r6": ExtraSet("n_written_r6", 3000, "synthetic-agent-written-r6"),
+    "written-r7": ExtraSet("n_written_r7", 3000, "synthetic-agent-written-r7"),
     "lm-replies": ExtraSet("n_lm_replies", 3000, "lm-replies-smollm2"),
 }
 

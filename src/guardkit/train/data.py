@@ -402,6 +402,7 @@ CHAT = Path(__file__).with_name("labels") / "agent-chat.jsonl"
 WRITTEN_R4 = Path(__file__).with_name("labels") / "agent-written-r4.jsonl"
 WRITTEN_R5 = Path(__file__).with_name("labels") / "agent-written-r5.jsonl"
 WRITTEN_R6 = Path(__file__).with_name("labels") / "agent-written-r6.jsonl"
+WRITTEN_R7 = Path(__file__).with_name("labels") / "agent-written-r7.jsonl"
 _WRITTEN_KEYS = {"prompt", "response", "prompt_harmful", "response_refusal", "response_harmful", "category", "lang", "kind"}
 _CODES = {f"S{k}" for k in range(1, 15)}
 
@@ -475,12 +476,14 @@ def written_round_set(round_: int, n: int, path: Path | None = None) -> list[Exa
       reply is judged by its own content;
     * round 6 (:data:`WRITTEN_R6`): harmless in-frame replies to adversarial harmful requests, short or
       partial harmful replies next to safe engaged ones, Korean online comments (heated but harmless vs
-      malicious or hateful), and English text to moderate (posts, comments, excerpts) rather than requests.
+      malicious or hateful), and English text to moderate (posts, comments, excerpts) rather than requests;
+    * round 7 (:data:`WRITTEN_R7`): prompt-only text, harmless-but-sensitive next to harmful (targeted):
+      Korean news and community comments, English posts and everyday chatbot messages; no replies.
 
     ``path`` defaults to the round's shipped file. A row that breaks the schema raises
     :class:`DatasetError` naming its line. Returns at most ``n`` rows.
     """
-    files = {4: WRITTEN_R4, 5: WRITTEN_R5, 6: WRITTEN_R6}
+    files = {4: WRITTEN_R4, 5: WRITTEN_R5, 6: WRITTEN_R6, 7: WRITTEN_R7}
     if round_ not in files:
         raise ConfigError(f"no agent-written round {round_}; rounds: {sorted(files)}")
     name = f"written-r{round_}"
@@ -1536,7 +1539,7 @@ def build_mix(
     data_dir: Path, seed: int = 0, n_wrapped: int = 1600, n_synth_refusals: int = 2400, n_adv_frames: int = 4000,
     n_adv_responses: int = 1800, n_safe_completions: int = 1400, n_benign_answers: int = 1000, n_contrast: int = 0,
     n_ko_dialogues: int = 0, n_hh_labels: int = 0, n_hh_labels_last: int = 0, n_written: int = 0, n_chat: int = 0,
-    n_written_r4: int = 0, n_written_r5: int = 0, n_written_r6: int = 0, n_lm_replies: int = 0,
+    n_written_r4: int = 0, n_written_r5: int = 0, n_written_r6: int = 0, n_written_r7: int = 0, n_lm_replies: int = 0,
 ) -> tuple[list[Example], dict[str, object]]:
     """Load every permissive train set under ``data_dir`` and add the synthetic rows.
 
@@ -1565,11 +1568,11 @@ def build_mix(
         last exchange of each transcript) with our own absolute labels (:func:`hh_labelled_set`).
       * ``synthetic-agent-written``: exchanges written for guardkit by AI annotator agents (:func:`written_set`);
       * ``synthetic-agent-chat``: casual chatbot user messages written by the same agents (:func:`chat_set`);
-      * ``synthetic-agent-written-r4`` / ``-r5`` / ``-r6``: the same agents' fourth to sixth rounds (:func:`written_round_set`);
+      * ``synthetic-agent-written-r4`` … ``-r7``: the same agents' fourth to seventh rounds (:func:`written_round_set`);
       * ``lm-replies-smollm2``: a real small model's replies to validation prompts, labelled by us (:func:`lm_replies_set`).
-    The last ten are off by default (``n_contrast=2000, n_ko_dialogues=600, n_hh_labels=3000,
+    The last eleven are off by default (``n_contrast=2000, n_ko_dialogues=600, n_hh_labels=3000,
     n_hh_labels_last=3500, n_written=3000, n_chat=3000, n_written_r4=3000, n_written_r5=3000, n_written_r6=3000,
-    n_lm_replies=3000`` turn them on;
+    n_written_r7=3000, n_lm_replies=3000`` turn them on;
     ``TrainConfig.extra_sets`` / ``--extra-sets`` does it by name). Trained from scratch with them,
     a model scored 0.8 F1 lower on the shared validation rows, so stage 1 of the shipped model
     leaves them out; its CPU stage 2 (``--recipe continue``) adds them (docs/model-card.md).
@@ -1613,7 +1616,7 @@ def build_mix(
         synth["synthetic-agent-written"] = written_set(n_written)
     if per and n_chat:
         synth["synthetic-agent-chat"] = chat_set(n_chat)
-    for round_, n in ((4, n_written_r4), (5, n_written_r5), (6, n_written_r6)):
+    for round_, n in ((4, n_written_r4), (5, n_written_r5), (6, n_written_r6), (7, n_written_r7)):
         if per and n:
             synth[f"synthetic-agent-written-r{round_}"] = written_round_set(round_, n)
     if per and n_lm_replies:  # before cleaning: the prompts are rows of the mix as built so far
