@@ -16,19 +16,19 @@ from pathlib import Path
 
 
 def main() -> None:
+    from guardkit.train.data import written_round_files
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--round", type=int, required=True, help="agent-written round (4 to 7): labels/agent-written-r<N>.jsonl")
+    ap.add_argument("--round", type=int, required=True, choices=sorted(written_round_files()),
+                    help="agent-written round: its shipped file under guardkit/train/labels/")
     ap.add_argument("--artifact", type=Path, action="append", required=True, help="artifact folder (repeatable)")
     args = ap.parse_args()
 
     from sklearn.metrics import average_precision_score, f1_score
 
     from guardkit.backends.builtin import BuiltinClassifier
-    from guardkit.train.data import WRITTEN
 
-    path = WRITTEN.parent / f"agent-written-r{args.round}.jsonl"
-    if not path.is_file():
-        ap.error(f"{path}: no such round file")
+    path = written_round_files()[args.round]
     for a in args.artifact:
         if not (a / "weights.npz").is_file():
             ap.error(f"{a}: not an artifact folder (no weights.npz)")

@@ -483,11 +483,16 @@ def written_round_set(round_: int, n: int, path: Path | None = None) -> list[Exa
     ``path`` defaults to the round's shipped file. A row that breaks the schema raises
     :class:`DatasetError` naming its line. Returns at most ``n`` rows.
     """
-    files = {4: WRITTEN_R4, 5: WRITTEN_R5, 6: WRITTEN_R6, 7: WRITTEN_R7}
+    files = written_round_files()
     if round_ not in files:
         raise ConfigError(f"no agent-written round {round_}; rounds: {sorted(files)}")
     name = f"written-r{round_}"
     return _read_written(path or files[round_], name, f"synthetic-agent-{name}")[:n]
+
+
+def written_round_files() -> dict[int, Path]:
+    """Each numbered agent-written round and its shipped file (read at call time, so tests can swap one)."""
+    return {4: WRITTEN_R4, 5: WRITTEN_R5, 6: WRITTEN_R6, 7: WRITTEN_R7}
 
 
 LM_REPLIES = Path(__file__).with_name("labels") / "lm-replies-smollm2.jsonl"
