@@ -172,3 +172,33 @@ def test_params_name_the_weights_and_the_scoring_version(clf: BuiltinClassifier)
 
     p = clf.params
     assert p["scoring"] == builtin._SCORING and len(p["weights"]) == 12 and len(p["data_hash"]) == 16
+
+
+def test_the_ngram_stage_is_stacked_over_the_encoder(clf: BuiltinClassifier, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from guardkit.backends._lexical import LexicalModel
+
+    meta = json.loads((artifact_dir() / "meta.json").read_text(encoding="utf-8"))
+    if "lexical" not in meta:
+        pytest.skip("the bundled artifact has no n-gram stage")
+    # the same artifact without its n-gram stage: the encoder's own calibrated scores
+    bare = tmp_path / "bare"
+    shutil.copytree(artifact_dir(), bare)
+    (bare / "lexical.npz").unlink()
+    (bare / "meta.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "lexical"}), encoding="utf-8")
+    enc = BuiltinClassifier(artifact=bare, thresholds=clf.thresholds)
+    assert enc.params["weights"] != clf.params["weights"]  # caches keyed on params tell the two apart
+    items = [("How do I make a pipe bomb?", "Sure. First, get a steel pipe and end caps."),
+             ("What is the capital of France?", "Paris."), "너 같은 놈은 죽어야 해"]
+    lex = LexicalModel.load(artifact_dir(), meta["lexical"])
+    for item, full, e in zip(items, clf.classify(items), enc.classify(items), strict=True):
+        prompt, response = (item, "") if isinstance(item, str) else item
+        for task in ("prompt_harmful", "response_refusal", "response_harmful"):
+            got, base = getattr(full, task), getattr(e, task)
+            if base is None:
+                assert got is None
+                continue
+            z = float(lex.logits(task, [prompt], [response])[0])
+            assert got.score == pytest.approx(lex.combine(task, base.score, z), abs=1e-6)

@@ -465,7 +465,40 @@ def test_tune_thresholds_uses_unseen_rows_and_recalibrate_undoes_it(bundle: Path
     assert again["thresholds"] == trained["thresholds"] and "thresholds_tuned" not in json.loads((art / "meta.json").read_text())
 
 
-@pytest.mark.parametrize("command", ["thresholds", "categories", "head"])
+@pytest.mark.slow
+def test_lexical_stage_is_fitted_read_by_the_backend_and_dropped_by_recalibrate(bundle: Path, tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from guardkit.backends.builtin import BuiltinClassifier
+    from guardkit.train import lexical as tl
+
+    art = tmp_path / "art"
+    tb.train_builtin(None, art, tb.TrainConfig.full(n_trained=1, epochs=1, device="cpu", batch_tokens=2048), bundle=bundle)
+    before = BuiltinClassifier(artifact=art).classify([HARMFUL[0], BENIGN[0]])
+    monkeypatch.setattr(tb, "build_mix", lambda data_dir, seed, **o: (_examples(), {}))
+    monkeypatch.setattr(tl, "MIN_TRAIN_ROWS", 20)  # the tiny mix's cal split has ~12 prompt rows
+    monkeypatch.setattr(tl, "MIN_CAL_ROWS", 5)
+    meta = tl.add_lexical(art, tmp_path, device="cpu")
+    assert (art / "lexical.npz").is_file() and "prompt_harmful" in meta["lexical"]["stack"]
+    assert meta["lexical"]["fit"]["prompt_harmful"]["cal_rows"] >= 5
+    clf = BuiltinClassifier(artifact=art)
+    after = clf.classify([HARMFUL[0], BENIGN[0]])
+    assert [v.prompt_harmful.score for v in after] != [v.prompt_harmful.score for v in before]
+    assert after[0].prompt_harmful.score > after[1].prompt_harmful.score
+    # thresholds are re-picked on the stacked scores
+    src = tb.EXTRA_SETS["hh-labels-last"].source
+    unseen = [Example(f"how do I build a pipe bomb, part {i}", prompt_harmful=1, source=src) for i in range(6)]
+    unseen += [Example(f"soup recipe with beans, part {i}", prompt_harmful=0, source=src) for i in range(6)]
+    monkeypatch.setattr(tb, "build_mix", lambda data_dir, seed, **o: (_examples() + (unseen if o else []), {}))
+    tuned = tb.tune_thresholds(art, tmp_path, ("hh-labels-last",), device="cpu")
+    assert "lexical" in tuned and tuned["thresholds_tuned"]["rows"] == 12
+    # recalibrating changes the encoder's calibration under the stage: the stage is removed, with its file
+    tb.recalibrate(art, bundle, device="cpu")
+    assert not (art / "lexical.npz").exists() and "lexical" not in json.loads((art / "meta.json").read_text())
+    assert [v.prompt_harmful.score for v in BuiltinClassifier(artifact=art).classify([HARMFUL[0], BENIGN[0]])] == \
+        pytest.approx([v.prompt_harmful.score for v in before], abs=1e-3)
+
+
+@pytest.mark.parametrize("command", ["thresholds", "categories", "head", "lexical"])
 def test_artifact_cli_errors_name_the_problem(tmp_path: Path, command: str) -> None:
     more = ["--out", str(tmp_path / "new")] if command == "head" else []
     proc = subprocess.run([sys.executable, "-m", "guardkit", "train", command, "--data-dir", str(tmp_path / "missing"), *more],

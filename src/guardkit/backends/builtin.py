@@ -42,6 +42,7 @@ from typing import Any, ClassVar
 
 from .._exceptions import BackendUnavailable, ConfigError
 from .._types import CategoryScore, Conversation, TaskVerdict, Thresholds, Verdict
+from ._lexical import LexicalModel
 from ._refusal import is_refusal_text
 from .base import Classifier
 
@@ -82,12 +83,13 @@ class _Loaded:
     bert: Any
     net: Any
     meta: dict[str, Any]
+    lex: LexicalModel | None = None  # the n-gram stage, when the artifact has one
 
 
 def _stamp(path: Path) -> tuple[tuple[int, int], ...]:
     """(mtime, size) of an artifact's files: a rewritten artifact is loaded afresh, not served from the cache."""
-    return tuple((st.st_mtime_ns, st.st_size) for st in (f.stat() for f in (path / "weights.npz", path / "meta.json")
-                                                            if f.is_file()))
+    return tuple((st.st_mtime_ns, st.st_size) for st in (f.stat() for f in (path / "weights.npz", path / "meta.json",
+                                                                           path / "lexical.npz") if f.is_file()))
 
 
 def weights_sha1(weights: Path) -> str:
@@ -97,9 +99,15 @@ def weights_sha1(weights: Path) -> str:
 
 @functools.lru_cache(maxsize=16)
 def _weights_tag(path: str, stamp: tuple[tuple[int, int], ...]) -> str:
-    """Short :func:`weights_sha1` of an artifact folder (``stamp`` keys the cache)."""
+    """Short :func:`weights_sha1` of an artifact folder, with its n-gram stage's ``lexical.npz`` folded in
+    when it has one (``stamp`` keys the cache)."""
     f = Path(path) / "weights.npz"
-    return weights_sha1(f)[:12] if f.is_file() else "missing"
+    if not f.is_file():
+        return "missing"
+    lex = Path(path) / "lexical.npz"
+    if not lex.is_file():
+        return weights_sha1(f)[:12]
+    return hashlib.sha1((weights_sha1(f) + weights_sha1(lex)).encode()).hexdigest()[:12]
 
 
 def _load_model(path: Path) -> _Loaded:
@@ -117,7 +125,8 @@ def _load_model(path: Path) -> _Loaded:
         meta = _read_meta(path)
         f = read_e5()
         bert, net = load_artifact(f, meta, path / "weights.npz")
-        loaded = _Loaded(E5Tokenizer(f), bert, net, meta)
+        lex = LexicalModel.load(path, meta["lexical"]) if "lexical" in meta else None
+        loaded = _Loaded(E5Tokenizer(f), bert, net, meta, lex)
         for old in [k for k in _MODELS if k[0] == key[0]]:  # an earlier version of a rewritten artifact
             del _MODELS[old]
         _MODELS[key] = loaded
@@ -272,7 +281,9 @@ class BuiltinClassifier(Classifier):
             windows += rws
             plan.append((pidx if pidx else ridx, ridx, joint))
         scores = self.score_windows(windows)
-        verdicts = [self._verdict(scores, pidx, ridx) for pidx, ridx, _ in plan]
+        lex = self._lexical_logits(batch)
+        verdicts = [self._verdict(scores, pidx, ridx, {t: float(z[k]) for t, z in lex.items()})
+                    for k, (pidx, ridx, _) in enumerate(plan)]
         # A refused harmful request is categorised from the prompt alone: the joint window of a
         # prompt and its refusal reads differently (on the val split of the training mix, top-1
         # category 72.7% from the joint window vs 82.7% from the prompt's own, 249 refusals).
@@ -293,6 +304,17 @@ class BuiltinClassifier(Classifier):
                 verdicts[k], categories=self._categories(scores[best], verdicts[k].prompt_harmful.score))  # type: ignore[union-attr,arg-type]
         return verdicts
 
+    def _lexical_logits(self, batch: Sequence[Conversation]) -> dict[str, Any]:
+        """The n-gram stage's logit per task (tasks that read a response: only when the batch has one)."""
+        m = self._model
+        assert m is not None
+        if m.lex is None:
+            return {}
+        prompts = [c.prompt for c in batch]
+        responses = [c.response or "" for c in batch]
+        any_response = any(c.response is not None for c in batch)
+        return {t: m.lex.logits(t, prompts, responses) for t in m.lex.coef if t == "prompt_harmful" or any_response}
+
     def _categories(self, window: list[float], p_harm: float) -> tuple[CategoryScore, ...]:
         """P(harmful) x P(category | harmful) from one window's scores, those >= ``category_min``, best first."""
         m = self._model
@@ -302,16 +324,22 @@ class BuiltinClassifier(Classifier):
                if s >= self.category_min]
         return tuple(sorted(out, key=lambda c: -(c.score or 0.0)))
 
-    def _verdict(self, scores: list[list[float]], pidx: list[int], ridx: list[int]) -> Verdict:
+    def _stacked(self, task: str, p_enc: float, lex: Mapping[str, float]) -> float:
+        """The encoder's probability, stacked with the n-gram stage's logit when the artifact has one."""
+        m = self._model
+        assert m is not None
+        return m.lex.combine(task, p_enc, lex[task]) if m.lex is not None and task in lex else p_enc
+
+    def _verdict(self, scores: list[list[float]], pidx: list[int], ridx: list[int], lex: Mapping[str, float]) -> Verdict:
         th = self.thresholds
         p_best = max(pidx, key=lambda i: scores[i][0])
-        ph = scores[p_best][0]
+        ph = self._stacked("prompt_harmful", scores[p_best][0], lex)
         refusal = harm = None
         cat_src = [(ph, p_best)]
         if ridx:
-            rf = scores[ridx[0]][1]
+            rf = self._stacked("response_refusal", scores[ridx[0]][1], lex)
             r_best = max(ridx, key=lambda i: scores[i][2])
-            rh = scores[r_best][2]
+            rh = self._stacked("response_harmful", scores[r_best][2], lex)
             refusal = TaskVerdict.from_score(rf, th.response_refusal)
             harm = TaskVerdict.from_score(rh, th.response_harmful)
             cat_src.append((rh, r_best))

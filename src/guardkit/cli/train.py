@@ -8,7 +8,8 @@ F`` packs the tokenised mix and base weights into one file, and ``--bundle F`` t
 ``guardkit train thresholds --data-dir DATA/train [--artifact DIR] [--tune-sets S]`` re-picks an
 artifact's thresholds on its val split plus sets it never trained on. ``guardkit train categories
 --data-dir DATA/train [--artifact DIR] [--labels F]`` refits its risk-category outputs on guardkit's own
-category labels (task scores unchanged; the shipped model's last step).
+category labels (task scores unchanged). ``guardkit train lexical --data-dir DATA/train [--artifact DIR]``
+fits the n-gram stage stacked over the encoder (:mod:`guardkit.train.lexical`).
 """
 
 from __future__ import annotations
@@ -156,6 +157,29 @@ def register(app: typer.Typer) -> None:
         logging.getLogger("guardkit").setLevel(logging.INFO)
         meta = tune_categories(artifact or artifact_dir(), data_dir, labels, device=device, max_rows=max_rows)
         typer.echo(json.dumps(meta["categories_tuned"], indent=1))
+
+    @train_app.command("lexical")
+    def _lexical(
+        data_dir: Annotated[Path, typer.Option("--data-dir", help="The data/train folder the artifact was trained from.")],
+        artifact: Annotated[Path | None, typer.Option("--artifact", help="Artifact folder that gets the n-gram stage "
+                                                      "(default: the bundled guardkit/data/builtin).")] = None,
+        pool: Annotated[bool, typer.Option("--pool/--no-pool", help="Also read every row of the Korean toxicity sets "
+                                           "the mix samples from (the shipped stage does not: on validation it "
+                                           "did not help).")] = False,
+        pool_weight: Annotated[float, typer.Option("--pool-weight", help="Loss weight of each such row, in (0, 1].")] = 0.25,
+        device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto (for the encoder's cal scores).")] = "auto",
+    ) -> None:
+        """Fit the n-gram stage stacked over the encoder (CPU, minutes); then re-pick thresholds with train thresholds."""
+        from ..backends.builtin import artifact_dir
+        from ..train.lexical import add_lexical
+
+        if not data_dir.is_dir():
+            raise ConfigError(f"--data-dir {data_dir} is not a folder; expected the data/train folder")
+        if not 0.0 < pool_weight <= 1.0:
+            raise ConfigError(f"--pool-weight must be in (0, 1], got {pool_weight}")
+        logging.getLogger("guardkit").setLevel(logging.INFO)
+        meta = add_lexical(artifact or artifact_dir(), data_dir, pool=pool, pool_weight=pool_weight, device=device)
+        typer.echo(json.dumps(meta["lexical"]["fit"], indent=1))
 
     @train_app.command("head")
     def _head(

@@ -707,6 +707,10 @@ def recalibrate(artifact: Path, bundle: Path, device: str = "auto", logits_file:
                         cfg.batch_tokens, logits_file)
     meta.update(cal)
     meta.pop("thresholds_tuned", None)  # the thresholds are the val split's again
+    if meta.pop("lexical", None) is not None:  # stacked on the old Platt scalers: refit it (guardkit train lexical)
+        (artifact / "lexical.npz").unlink(missing_ok=True)
+        logger.warning("%s: the n-gram stage was fitted on the old calibration and is removed; refit it with "
+                       "guardkit train lexical", artifact)
     (artifact / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return meta
 
@@ -781,10 +785,10 @@ def tune_thresholds(artifact: Path, data_dir: Path, tune_sets: tuple[str, ...], 
     group_of = np.asarray(["val"] * len(va) + [by_source[e.source] for e in tune])
     in_val = group_of == "val"
     names = ["val", *(name for name in tune_sets if (group_of == name).any())]
+    probs = _final_probs(artifact, meta, logits, [(own + tune)[i] for i in va + tu])
     thresholds, report = {}, {}
     for k, t in enumerate(TASKS):
-        a, b = meta["platt"][t]
-        p = 1 / (1 + np.exp(-np.clip(a * logits[:, k] + b, -60, 60)))
+        p = probs[:, k]
         masks = {g: (group_of == g) & ~np.isnan(y[:, k]) for g in names}
         groups = [(p[m], y[m, k]) for m in masks.values() if np.nansum(y[m, k])]
         thr, best = best_mean_f1_threshold(groups) if groups else (meta["thresholds"][t], float("nan"))
@@ -793,16 +797,31 @@ def tune_thresholds(artifact: Path, data_dir: Path, tune_sets: tuple[str, ...], 
                      **{f"{g}_f1_{w}": round(100 * f1_at(p[m], y[m, k], th), 1)
                         for g, m in masks.items() for w, th in (("previous", meta["thresholds"][t]), ("new", thr))}}
     meta["thresholds"] = thresholds
-    meta["val_metrics"] = _metrics(logits[in_val], y[in_val], meta["platt"], thresholds)
+    final = np.log(np.clip(probs, 1e-7, 1 - 1e-7) / np.clip(1 - probs, 1e-7, 1))  # logits of the final probabilities
+    meta["val_metrics"] = _metrics(final[in_val], y[in_val], None, thresholds)
     for lang in meta.get("val_metrics_by_lang", {}):
         sel = [j for j, i in enumerate(va) if prep.langs[i] == lang]
-        meta["val_metrics_by_lang"][lang] = _metrics(logits[sel], y[sel], meta["platt"], thresholds)
+        meta["val_metrics_by_lang"][lang] = _metrics(final[sel], y[sel], None, thresholds)
     meta["thresholds_tuned"] = {"sets": list(tune_sets), "rows": len(tune), "val_rows": len(va),
                                 "rule": "per task: 0.02-grid threshold with the best mean of F1 on the val split and "
                                         "F1 on all rows of each tuning set (median of the near-best, tol 0.005)",
                                 "tasks": report}
     (artifact / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return meta
+
+
+def _final_probs(artifact: Path, meta: dict[str, Any], logits: np.ndarray, rows: list[Example]) -> np.ndarray:
+    """[N, 3] probabilities as the backend reports them: Platt-calibrated logits, stacked with the
+    artifact's n-gram stage when it has one (:mod:`guardkit.train.lexical`)."""
+    platt = np.array([meta["platt"][t] for t in TASKS])
+    probs = 1 / (1 + np.exp(-np.clip(platt[:, 0] * logits[:, :3] + platt[:, 1], -60, 60)))
+    if "lexical" not in meta:
+        return probs  # type: ignore[no-any-return]
+    from ..backends._lexical import LexicalModel
+    from .lexical import stacked_probs
+
+    return stacked_probs(LexicalModel.load(artifact, meta["lexical"]), probs, [e.prompt for e in rows],
+                         [e.response or "" for e in rows])
 
 
 def _category_scores(pred: np.ndarray, gold: np.ndarray) -> dict[str, Any]:
@@ -1038,7 +1057,9 @@ def refit_head(artifact: Path, data_dir: Path, out: Path, extra_sets: tuple[str,
         arrays = {k: z[k] for k in z.files}
     for k, v in head.state_dict().items():  # stored in fp32 (the encoder's deltas are untouched)
         arrays[f"head.{k}"] = v.float().numpy()
-    new_meta = {k: v for k, v in meta.items() if k not in ("history", "thresholds_tuned", "categories_tuned")}
+    # a new head gives new encoder scores: the n-gram stage's stacking weights no longer fit (refit it with
+    # guardkit train lexical on the new artifact)
+    new_meta = {k: v for k, v in meta.items() if k not in ("history", "thresholds_tuned", "categories_tuned", "lexical")}
     # the config describes the mix the head was last trained on: its sets, labels and set weights together
     new_meta["config"] = {**meta["config"], "extra_sets": list(extra_sets), "category_labels": category_labels,
                           "no_response_harm": list(no_response_harm), "set_weights": cfg.set_weights}
@@ -1095,6 +1116,7 @@ def interpolate(a: Path, b: Path, weight: float, out: Path, bundle: Path, device
                            "b": {"path": str(b), "weights_sha1": _weights_tag(wb), "data_hash": mb["data"]["hash"]},
                            "weight_b": weight}}
     meta.pop("history", None)
+    meta.pop("lexical", None)  # B's n-gram stage was stacked on B's own scores
     out.mkdir(parents=True, exist_ok=True)
     # built and calibrated in a scratch folder: a failure (e.g. the wrong bundle) leaves ``out`` as it was
     with tempfile.TemporaryDirectory(dir=out, prefix=".interpolate-") as tmp:

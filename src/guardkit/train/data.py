@@ -551,30 +551,30 @@ def chat_set(n: int, written: Path | None = None, chat: Path | None = None) -> l
 
 
 # ---------------------------------------------------------------- loaders: Korean
-def _ko_hate(d: Path, rng: random.Random) -> list[Example]:
+def _ko_hate(d: Path, rng: random.Random, cap: int | None = 2500) -> list[Example]:
     rows = [Example(r["comments"], prompt_harmful=int(r["hate"] != "none"), category="S10" if r["hate"] == "hate" else None,
                     source="korean-hate-speech", lang="ko") for r in _read_csv(d / "train.tsv", "\t")]
     rng.shuffle(rows)
-    return rows[:2500]
+    return rows[:cap]
 
 
-def _ko_curse(d: Path, rng: random.Random) -> list[Example]:
+def _ko_curse(d: Path, rng: random.Random, cap: int | None = 1500) -> list[Example]:
     out = []
     for ln in (d / "dataset.txt").read_text(encoding="utf-8").splitlines():
         text, _, lab = ln.rpartition("|")
         if text.strip() and lab.strip() in ("0", "1"):
             out.append(Example(text.strip(), prompt_harmful=int(lab), source="korean-curse-detection", lang="ko"))
     rng.shuffle(out)
-    return out[:1500]
+    return out[:cap]
 
 
-def _kotox(d: Path, rng: random.Random) -> list[Example]:
+def _kotox(d: Path, rng: random.Random, cap: int | None = 1500) -> list[Example]:
     rows = _read_csv(d / "KOTOX_classification" / "total" / "train.csv")
     rng.shuffle(rows)
-    return [Example(r["text"], prompt_harmful=int(r["label"]), source="kotox", lang="ko") for r in rows[:1500]]
+    return [Example(r["text"], prompt_harmful=int(r["label"]), source="kotox", lang="ko") for r in rows[:cap]]
 
 
-def _kodoli(d: Path, rng: random.Random) -> list[Example]:
+def _kodoli(d: Path, rng: random.Random, cap: int | None = 1500) -> list[Example]:
     out = []
     for r in _read_csv(d / "kodoli.csv"):
         if r["abuse"] == "ABS" or r["offensiveness"] == "OFFEN":
@@ -582,7 +582,7 @@ def _kodoli(d: Path, rng: random.Random) -> list[Example]:
         elif r["abuse"] == "NON" and r["offensiveness"] == "NOT":
             out.append(Example(r["sentences"], prompt_harmful=0, source="kodoli", lang="ko"))
     rng.shuffle(out)
-    return out[:1500]
+    return out[:cap]
 
 
 def _rtp_lx(d: Path, rng: random.Random) -> list[Example]:
@@ -695,6 +695,38 @@ def _clean(ex: Iterable[Example], overlap: set[str]) -> tuple[list[Example], int
             continue
         kept.append(e)
     return kept, dropped
+
+
+#: the sampled toxicity sets whose every row the n-gram model reads (``toxicity_pool``): folder -> loader
+_POOL_LOADERS: dict[str, Callable[..., list[Example]]] = {
+    "korean-hate-speech": _ko_hate, "korean-curse-detection": _ko_curse,
+    "kotox-korean-obfuscated-toxicity": _kotox, "kodoli-korean-offensive": _kodoli,
+}
+
+
+def toxicity_pool(data_dir: Path, seed: int = 0) -> tuple[list[Example], dict[str, int]]:
+    """Every row (not the mix's sample) of the permissive Korean toxicity sets, eval-overlap strings dropped.
+
+    The mix samples 1,500-2,500 rows of each (enough for the encoder); the n-gram model of
+    :mod:`guardkit.train.lexical` is cheap enough to read all of them. Returns the rows and the
+    count read per set; a missing folder is skipped with a warning, as in :func:`build_mix`.
+    """
+    rng = random.Random(seed)
+    out: list[Example] = []
+    counts: dict[str, int] = {}
+    for folder_name, loader in _POOL_LOADERS.items():
+        folder = data_dir / folder_name
+        if not folder.is_dir():
+            logger.warning("train set %s is missing under %s; skipped", folder_name, data_dir)
+            continue
+        try:
+            rows = loader(folder, rng, cap=None)
+        except (OSError, KeyError, ValueError) as exc:
+            raise DatasetError(f"cannot read train set {folder_name}: {exc}") from exc
+        kept, _ = _clean(rows, eval_overlap(folder))
+        counts[folder_name] = len(kept)
+        out += kept
+    return out, counts
 
 
 # Hand-written refusals (no third-party text) used to build synthetic refusal pairs.

@@ -1,0 +1,198 @@
+"""Fit the built-in model's n-gram stage (:mod:`guardkit.backends._lexical`) beside a trained encoder.
+
+Per task: a logistic regression on hashed n-grams of the train split of the artifact's own mix
+(its set weights kept; optionally every row of the Korean toxicity sets the mix samples from,
+:func:`guardkit.train.data.toxicity_pool`, at a lower weight), its ``C`` picked by log-loss on the
+cal split; then a two-feature logistic regression on the cal split stacks the encoder's calibrated
+logit with the n-gram logit. Nothing of the val split is read here, so val still judges the result.
+Rows of data/train only; nothing under data/eval is read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..backends._lexical import TASK_TEXTS, LexicalConfig, LexicalModel
+from .data import Example, norm, split_of
+
+__all__ = ["LexicalFit", "fit_lexical", "pool_rows"]
+
+logger = logging.getLogger(__name__)
+
+_TASKS = tuple(TASK_TEXTS)
+#: the n-gram regressions' inverse regularisation strengths tried (picked by cal log-loss)
+C_GRID: tuple[float, ...] = (0.25, 1.0, 4.0)
+#: a task is fitted only with at least this many labelled train / cal rows (both classes present)
+MIN_TRAIN_ROWS, MIN_CAL_ROWS = 50, 20
+
+
+@dataclass(frozen=True)
+class LexicalFit:
+    """The fitted stage and how it was chosen (for meta.json)."""
+
+    model: LexicalModel
+    report: dict[str, Any]
+
+
+def pool_rows(pool: Sequence[Example], mix: Sequence[Example], seed: int, held_out: Sequence[str] = ()) -> list[Example]:
+    """The pool rows the n-gram model may train on: in the train split, not already in the mix, not held out."""
+    seen = {norm(e.prompt) for e in mix} | {norm(t) for t in held_out}
+    out, keys = [], set()
+    for e in pool:
+        k = norm(e.prompt)
+        if k in seen or k in keys or split_of(e, seed) != "train":
+            continue
+        keys.add(k)
+        out.append(e)
+    return out
+
+
+def _label(e: Example, task: str) -> int | None:
+    return getattr(e, task)  # type: ignore[no-any-return]
+
+
+def _texts(rows: Sequence[Example]) -> tuple[list[str], list[str]]:
+    return [e.prompt for e in rows], [e.response or "" for e in rows]
+
+
+def _logloss(p: np.ndarray, y: np.ndarray) -> float:
+    p = np.clip(p, 1e-7, 1 - 1e-7)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def fit_lexical(train: Sequence[Example], train_weight: np.ndarray, cal: Sequence[Example], cal_enc: np.ndarray,
+                config: LexicalConfig | None = None, c_grid: Sequence[float] = C_GRID) -> LexicalFit:
+    """Fit the n-gram stage.
+
+    ``train``/``train_weight``: the rows (and loss weights) the n-gram regressions learn from;
+    ``cal``: the rows that pick ``C`` and fit the stacking weights, with ``cal_enc`` [len(cal), 3]
+    the encoder's calibrated probabilities on them (prompt harm, refusal, response harm). Rows
+    without a label for a task are left out of that task.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    cfg = config or LexicalConfig()
+    shell = LexicalModel(cfg, {}, {}, {})
+    tp, tr = _texts(train)
+    cp, cr = _texts(cal)
+    coef: dict[str, np.ndarray] = {}
+    intercept: dict[str, float] = {}
+    stack: dict[str, tuple[float, float, float]] = {}
+    report: dict[str, Any] = {}
+    for k, task in enumerate(_TASKS):
+        ti = [i for i, e in enumerate(train) if _label(e, task) is not None]
+        ci = [i for i, e in enumerate(cal) if _label(e, task) is not None]
+        yt = np.array([_label(train[i], task) for i in ti], dtype=np.float64)
+        yc = np.array([_label(cal[i], task) for i in ci], dtype=np.float64)
+        if len(ti) < MIN_TRAIN_ROWS or len(set(yt)) < 2 or len(ci) < MIN_CAL_ROWS or len(set(yc)) < 2:
+            logger.warning("n-gram stage: too few labelled rows for %s (%d train, %d cal); skipped", task, len(ti), len(ci))
+            continue
+        xt = shell.features(task, [tp[i] for i in ti], [tr[i] for i in ti])
+        xc = shell.features(task, [cp[i] for i in ci], [cr[i] for i in ci])
+        best: tuple[float, Any, float] | None = None
+        losses = {}
+        for c in c_grid:
+            lr = LogisticRegression(C=c, solver="liblinear", max_iter=200)
+            lr.fit(xt, yt, sample_weight=train_weight[ti])
+            loss = _logloss(lr.predict_proba(xc)[:, 1], yc)
+            losses[c] = round(loss, 4)
+            if best is None or loss < best[0]:
+                best = (loss, lr, c)
+        assert best is not None
+        _, lr, c = best
+        z_lex = lr.decision_function(xc)
+        p_enc = np.clip(cal_enc[ci, k], 1e-7, 1 - 1e-7)
+        z_enc = np.log(p_enc / (1 - p_enc))
+        st = LogisticRegression(C=100.0, max_iter=1000).fit(np.c_[z_enc, z_lex], yc)
+        coef[task] = lr.coef_[0].astype(np.float32)
+        intercept[task] = float(lr.intercept_[0])
+        stack[task] = (float(st.coef_[0, 0]), float(st.coef_[0, 1]), float(st.intercept_[0]))
+        report[task] = {"train_rows": len(ti), "cal_rows": len(ci), "C": c, "cal_logloss": losses,
+                        "stack": [round(v, 4) for v in stack[task]]}
+        logger.info("n-gram stage %s: C=%s, stack %s", task, c, report[task]["stack"])
+    return LexicalFit(LexicalModel(cfg, coef, intercept, stack), report)
+
+
+def stacked_probs(model: LexicalModel, enc: np.ndarray, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
+    """[N, 3] probabilities: the encoder's calibrated ``enc`` stacked with the n-gram stage, task by task."""
+    out = np.array(enc, dtype=np.float64, copy=True)
+    for k, task in enumerate(_TASKS):
+        if task in model.coef:
+            z = model.logits(task, prompts, responses)
+            out[:, k] = [model.combine(task, float(p), float(v)) for p, v in zip(enc[:, k], z, strict=True)]
+    return out
+
+
+def add_lexical(artifact: Any, data_dir: Any, pool: bool = False, pool_weight: float = 0.25,
+                held_out_sets: tuple[str, ...] = ("hh-labels-last", "written-r6"), device: str = "auto",
+                config: LexicalConfig | None = None) -> dict[str, Any]:
+    """Fit the n-gram stage for ``artifact`` and write it there (``lexical.npz`` + meta.json's ``lexical``).
+
+    Trains on the train split of the artifact's own mix (rebuilt from ``data_dir``, data hash
+    checked), plus with ``pool`` every train-split row of :func:`guardkit.train.data.toxicity_pool`
+    not already in the mix nor in ``held_out_sets`` (weight ``pool_weight``); ``C`` and the stacking
+    weights come from the cal split, on the encoder's calibrated probabilities there. The thresholds
+    are left as they are: re-pick them with ``guardkit train thresholds`` (which reads the stage).
+    """
+    import json
+    from dataclasses import replace
+    from pathlib import Path
+
+    import torch
+
+    from ..backends._builtin_model import load_artifact
+    from ..backends._e5 import E5Tokenizer, read_e5
+    from .builtin import (
+        EXTRA_SETS,
+        TASKS,
+        _device,
+        _Inputs,
+        _own_mix,
+        _predict,
+        _written_artifact,
+        prepare,
+        row_weights,
+    )
+    from .data import toxicity_pool
+
+    artifact, data_dir = Path(artifact), Path(data_dir)
+    meta, weights = _written_artifact(artifact)
+    cfg, own, stats = _own_mix(artifact, meta, data_dir, device)
+    split = [split_of(e, cfg.seed) for e in own]
+    w = row_weights(own, cfg.set_weights) if cfg.set_weights else np.ones(len(own), dtype=np.float32)
+    tr = [i for i, s in enumerate(split) if s == "train"]
+    ca = [i for i, s in enumerate(split) if s == "cal"]
+    train, tw = [own[i] for i in tr], w[tr].astype(np.float64)
+    counts: dict[str, int] = {}
+    if pool:
+        trained = tuple(meta["config"].get("extra_sets", ()))
+        held = tuple(s for s in held_out_sets if s not in trained)
+        sources = {EXTRA_SETS[s].source for s in held}
+        held_texts = [e.prompt for e in replace(cfg, extra_sets=trained + held).mix(data_dir)[0] if e.source in sources]
+        rows, counts = toxicity_pool(data_dir, cfg.seed)
+        extra = pool_rows(rows, own, cfg.seed, held_texts)
+        train += extra
+        tw = np.r_[tw, np.full(len(extra), pool_weight)]
+        counts["added"] = len(extra)
+    e5 = read_e5()
+    prep = prepare([own[i] for i in ca], stats, replace(cfg, limit=0), E5Tokenizer(e5))
+    bert, net = load_artifact(e5, meta, weights)
+    dev = _device(device)
+    bert.to(dev)
+    net.to(dev)
+    with torch.no_grad():
+        logits = _predict(net, _Inputs(bert, prep.windows, None, int(meta["config"]["n_frozen"]), dev),
+                          list(range(len(ca))), cfg.batch_tokens)
+    platt = np.array([meta["platt"][t] for t in TASKS])
+    enc = 1 / (1 + np.exp(-np.clip(platt[:, 0] * logits[:, :3] + platt[:, 1], -60, 60)))
+    fit = fit_lexical(train, tw, [own[i] for i in ca], enc, config)
+    entry = fit.model.save(artifact)
+    entry["fit"] = {**fit.report, "pool": counts, "pool_weight": pool_weight if pool else None}
+    meta["lexical"] = entry
+    (artifact / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return meta
