@@ -72,6 +72,7 @@ def main() -> None:
         TrainConfig,
         _category_scores,
         _encoder_tag,
+        _final_probs,
         _head_inputs,
         _Inputs,
         _metrics,
@@ -128,12 +129,13 @@ def main() -> None:
                 logits = net.head(_head_inputs(net, inputs, prep, 4096, cache_file, idx)).numpy()
         else:
             logits = _predict(net, inputs, idx, 4096)
+        # calibrated, stacked with the n-gram stage when the artifact has one: as the backend reports
+        probs = _final_probs(art, meta, logits, [examples[i] for i in idx])
+        final = np.log(np.clip(probs, 1e-7, 1 - 1e-7) / np.clip(1 - probs, 1e-7, 1))  # their logits
         out = {}
         for g, rows in groups.items():
-            m = _metrics(logits[rows], y_all[rows], meta["platt"], meta["thresholds"])
+            m = _metrics(final[rows], y_all[rows], None, meta["thresholds"])
             out[g] = {t: (m[t]["best_f1"] if g == "base rows" else m[t]["f1"]) for t in TASKS if t in m and m[t]["pos"]}
-        platt = np.array([meta["platt"][t] for t in TASKS])
-        probs = 1 / (1 + np.exp(-(platt[:, 0] * logits[:, :3] + platt[:, 1])))  # calibrated, as the backend reports
         if args.sweep:
             k = TASKS.index(args.sweep)
             p = probs[:, k]
@@ -173,7 +175,7 @@ def main() -> None:
                 for k, t in enumerate(TASKS):
                     rows = [r for r in groups[g] if not np.isnan(y_all[r, k])]
                     if rows and np.nansum(y_all[rows, k]):
-                        ap_[t] = 100 * average_precision_score(y_all[rows, k], logits[rows, k])
+                        ap_[t] = 100 * average_precision_score(y_all[rows, k], final[rows, k])
                 print(f"  {'':12s} AUPRC " + "  ".join(f"{t} {v:.1f}" for t, v in ap_.items())
                       + f"  mean {np.mean(list(ap_.values())):.2f}")
 

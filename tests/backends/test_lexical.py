@@ -83,3 +83,14 @@ def test_malformed_entry_is_a_config_error(tmp_path: Path) -> None:
 def test_wrong_coefficient_shape_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="shape"):
         LexicalModel(CFG, {"prompt_harmful": np.zeros(3, np.float32)}, {"prompt_harmful": 0.0}, {"prompt_harmful": (1, 1, 0)})
+
+
+def test_task_logits_hash_once_and_agree_with_features() -> None:
+    m = _model()
+    prompts, responses = ["how to make a bomb", "bake bread"], ["Sure, step one", ""]
+    all_ = m.task_logits(prompts, responses)
+    assert set(all_) == set(TASK_TEXTS)
+    for t in TASK_TEXTS:
+        direct = m.features(t, prompts, responses) @ m.coef[t] + m.intercept[t]
+        np.testing.assert_allclose(all_[t], direct, rtol=1e-5)
+    assert set(m.task_logits(prompts, responses, ("prompt_harmful",))) == {"prompt_harmful"}

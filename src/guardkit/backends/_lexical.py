@@ -111,8 +111,21 @@ class LexicalModel:
     # -- scores --------------------------------------------------------------------------
     def logits(self, task: str, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
         """The n-gram model's own logit per conversation."""
-        x = self.features(task, prompts, responses)
-        return np.asarray(x @ self.coef[task], dtype=np.float64) + self.intercept[task]
+        return self.task_logits(prompts, responses, (task,))[task]
+
+    def task_logits(self, prompts: Sequence[str], responses: Sequence[str],
+                    tasks: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        """:meth:`logits` of several tasks (default: all it has), hashing each text kind once."""
+        todo = [t for t in (tasks if tasks is not None else TASK_TEXTS) if t in self.coef]
+        by = {"prompt": prompts, "response": responses}
+        blocks = {k: self.block(by[k]) for k in {k for t in todo for k in TASK_TEXTS[t]}}
+        out = {}
+        for t in todo:
+            z = np.full(len(prompts), self.intercept[t], dtype=np.float64)
+            for j, k in enumerate(TASK_TEXTS[t]):
+                z += blocks[k] @ self.coef[t][j * self.config.block:(j + 1) * self.config.block]
+            out[t] = z
+        return out
 
     def combine(self, task: str, p_enc: float, z_lex: float) -> float:
         """The stacked probability from the encoder's calibrated probability and the n-gram logit."""

@@ -312,8 +312,8 @@ class BuiltinClassifier(Classifier):
             return {}
         prompts = [c.prompt for c in batch]
         responses = [c.response or "" for c in batch]
-        any_response = any(c.response is not None for c in batch)
-        return {t: m.lex.logits(t, prompts, responses) for t in m.lex.coef if t == "prompt_harmful" or any_response}
+        tasks = _TASKS if any(c.response is not None for c in batch) else ("prompt_harmful",)
+        return m.lex.task_logits(prompts, responses, tasks)
 
     def _categories(self, window: list[float], p_harm: float) -> tuple[CategoryScore, ...]:
         """P(harmful) x P(category | harmful) from one window's scores, those >= ``category_min``, best first."""

@@ -121,10 +121,9 @@ def fit_lexical(train: Sequence[Example], train_weight: np.ndarray, cal: Sequenc
 def stacked_probs(model: LexicalModel, enc: np.ndarray, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
     """[N, 3] probabilities: the encoder's calibrated ``enc`` stacked with the n-gram stage, task by task."""
     out = np.array(enc, dtype=np.float64, copy=True)
-    for k, task in enumerate(_TASKS):
-        if task in model.coef:
-            z = model.logits(task, prompts, responses)
-            out[:, k] = [model.combine(task, float(p), float(v)) for p, v in zip(enc[:, k], z, strict=True)]
+    for task, z in model.task_logits(prompts, responses).items():
+        k = _TASKS.index(task)
+        out[:, k] = [model.combine(task, float(p), float(v)) for p, v in zip(enc[:, k], z, strict=True)]
     return out
 
 
