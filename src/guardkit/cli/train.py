@@ -25,6 +25,9 @@ from .._exceptions import ConfigError
 
 __all__ = ["register"]
 
+#: ``--data-dir`` of the commands that rework an existing artifact
+_TrainedFrom = Annotated[Path, typer.Option("--data-dir", help="The data/train folder the artifact was trained from.")]
+
 
 def register(app: typer.Typer) -> None:
     train_app = typer.Typer(help="Rebuild a bundled model from training data.", no_args_is_help=True)
@@ -120,7 +123,7 @@ def register(app: typer.Typer) -> None:
 
     @train_app.command("thresholds")
     def _thresholds(
-        data_dir: Annotated[Path, typer.Option("--data-dir", help="The data/train folder the artifact was trained from.")],
+        data_dir: _TrainedFrom,
         artifact: Annotated[Path | None, typer.Option("--artifact", help="Artifact folder whose meta.json is rewritten "
                                                       "(default: the bundled guardkit/data/builtin).")] = None,
         tune_sets: Annotated[str, typer.Option("--tune-sets", help="Comma-separated extra sets the artifact never trained "
@@ -128,19 +131,14 @@ def register(app: typer.Typer) -> None:
         device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "auto",
     ) -> None:
         """Re-pick an artifact's thresholds: best mean F1 over its val split and the --tune-sets rows."""
-        from ..backends.builtin import artifact_dir
         from ..train.builtin import tune_thresholds
 
-        if not data_dir.is_dir():
-            raise ConfigError(f"--data-dir {data_dir} is not a folder; expected the data/train folder")
-        sets = _names(tune_sets)
-        logging.getLogger("guardkit").setLevel(logging.INFO)
-        meta = tune_thresholds(artifact or artifact_dir(), data_dir, sets, device=device)
+        meta = tune_thresholds(_artifact_job(data_dir, artifact), data_dir, _names(tune_sets), device=device)
         typer.echo(json.dumps(meta["thresholds_tuned"], indent=1))
 
     @train_app.command("categories")
     def _categories(
-        data_dir: Annotated[Path, typer.Option("--data-dir", help="The data/train folder the artifact was trained from.")],
+        data_dir: _TrainedFrom,
         artifact: Annotated[Path | None, typer.Option("--artifact", help="Artifact folder whose weights.npz and meta.json "
                                                       "are rewritten (default: the bundled guardkit/data/builtin).")] = None,
         labels: Annotated[Path | None, typer.Option("--labels", help="JSON lines {\"id\": prompt key, \"c\": S-code or none} "
@@ -149,18 +147,14 @@ def register(app: typer.Typer) -> None:
         device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "auto",
     ) -> None:
         """Refit the risk-category outputs on category labels; task scores stay as they are."""
-        from ..backends.builtin import artifact_dir
         from ..train.builtin import tune_categories
 
-        if not data_dir.is_dir():
-            raise ConfigError(f"--data-dir {data_dir} is not a folder; expected the data/train folder")
-        logging.getLogger("guardkit").setLevel(logging.INFO)
-        meta = tune_categories(artifact or artifact_dir(), data_dir, labels, device=device, max_rows=max_rows)
+        meta = tune_categories(_artifact_job(data_dir, artifact), data_dir, labels, device=device, max_rows=max_rows)
         typer.echo(json.dumps(meta["categories_tuned"], indent=1))
 
     @train_app.command("lexical")
     def _lexical(
-        data_dir: Annotated[Path, typer.Option("--data-dir", help="The data/train folder the artifact was trained from.")],
+        data_dir: _TrainedFrom,
         artifact: Annotated[Path | None, typer.Option("--artifact", help="Artifact folder that gets the n-gram stage "
                                                       "(default: the bundled guardkit/data/builtin).")] = None,
         pool: Annotated[bool, typer.Option("--pool/--no-pool", help="Also read every row of the Korean toxicity sets "
@@ -170,15 +164,11 @@ def register(app: typer.Typer) -> None:
         device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto (for the encoder's cal scores).")] = "auto",
     ) -> None:
         """Fit the n-gram stage stacked over the encoder (CPU, minutes); then re-pick thresholds with train thresholds."""
-        from ..backends.builtin import artifact_dir
         from ..train.lexical import add_lexical
 
-        if not data_dir.is_dir():
-            raise ConfigError(f"--data-dir {data_dir} is not a folder; expected the data/train folder")
         if not 0.0 < pool_weight <= 1.0:
             raise ConfigError(f"--pool-weight must be in (0, 1], got {pool_weight}")
-        logging.getLogger("guardkit").setLevel(logging.INFO)
-        meta = add_lexical(artifact or artifact_dir(), data_dir, pool=pool, pool_weight=pool_weight, device=device)
+        meta = add_lexical(_artifact_job(data_dir, artifact), data_dir, pool=pool, pool_weight=pool_weight, device=device)
         typer.echo(json.dumps(meta["lexical"]["fit"], indent=1))
 
     @train_app.command("head")
@@ -202,21 +192,27 @@ def register(app: typer.Typer) -> None:
         device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "auto",
     ) -> None:
         """Refit the whole head on the frozen encoder's features of a new mix (CPU, minutes); writes a new artifact."""
-        from ..backends.builtin import artifact_dir
         from ..train.builtin import refit_head
 
-        if not data_dir.is_dir():
-            raise ConfigError(f"--data-dir {data_dir} is not a folder; expected the data/train folder")
+        folder = _artifact_job(data_dir, artifact)
         weights = _set_weights(set_weight)
-        sets = _names(extra_sets)
-        logging.getLogger("guardkit").setLevel(logging.INFO)
-        meta = refit_head(artifact or artifact_dir(), data_dir, out, sets, category_labels=category_labels,
+        meta = refit_head(folder, data_dir, out, _names(extra_sets), category_labels=category_labels,
                           set_weights=weights, epochs=epochs, lr=lr, device=device, cache_dir=cache_dir,
                           no_response_harm=_names(no_response_harm))
         typer.echo(json.dumps({"thresholds": meta["thresholds"], "val_metrics": meta["val_metrics"],
                                "best_epoch": meta["head_refit"]["best_epoch"]}, indent=1))
 
     app.add_typer(train_app, name="train")
+
+
+def _artifact_job(data_dir: Path, artifact: Path | None) -> Path:
+    """The checks and set-up every command on an existing artifact shares; returns the artifact folder."""
+    from ..backends.builtin import artifact_dir
+
+    if not data_dir.is_dir():
+        raise ConfigError(f"--data-dir {data_dir} is not a folder; expected the data/train folder")
+    logging.getLogger("guardkit").setLevel(logging.INFO)
+    return artifact or artifact_dir()
 
 
 def _names(value: str) -> tuple[str, ...]:
