@@ -5,7 +5,8 @@ Run:  PYTHONPATH=src python benchmarks/val_compare.py --data-dir ../shared/data/
           [--save-scores runs/scores] [--auprc] [--cache-dir runs/cache]
 
 Builds the mix (with the extra sets, so that every artifact is scored on the same rows), runs
-each artifact over the val rows (all 8 layers, 2 threads) and prints, per artifact:
+each artifact over the val rows (all 8 layers, 2 threads; with its n-gram stage when it has one, as the
+backend scores) and prints, per artifact:
   * ``base rows``: the val rows of the mix without the extra sets (the rows every variant shares),
     best-threshold F1 per task and their mean (the stage-2 selection rule of docs/model-card.md);
   * per extra set (and per ``--union`` of them): F1 at the artifact's own thresholds on its val rows,
@@ -79,6 +80,7 @@ def main() -> None:
         _predict,
         f1_at,
         prepare,
+        prob_logits,
     )
     from guardkit.train.data import CATEGORY_LABELS, build_mix, read_category_labels, relabel_categories
 
@@ -131,7 +133,7 @@ def main() -> None:
             logits = _predict(net, inputs, idx, 4096)
         # calibrated, stacked with the n-gram stage when the artifact has one: as the backend reports
         probs = _final_probs(art, meta, logits, [examples[i] for i in idx])
-        final = np.log(np.clip(probs, 1e-7, 1 - 1e-7) / np.clip(1 - probs, 1e-7, 1))  # their logits
+        final = prob_logits(probs)
         out = {}
         for g, rows in groups.items():
             m = _metrics(final[rows], y_all[rows], None, meta["thresholds"])

