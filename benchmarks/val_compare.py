@@ -67,6 +67,7 @@ def main() -> None:
 
     from guardkit.backends._builtin_model import load_artifact
     from guardkit.backends._e5 import E5Tokenizer, read_e5
+    from guardkit.backends._lexical import logit
     from guardkit.train.builtin import (
         EXTRA_SETS,
         TASKS,
@@ -80,7 +81,6 @@ def main() -> None:
         _predict,
         f1_at,
         prepare,
-        prob_logits,
     )
     from guardkit.train.data import CATEGORY_LABELS, build_mix, read_category_labels, relabel_categories
 
@@ -133,7 +133,7 @@ def main() -> None:
             logits = _predict(net, inputs, idx, 4096)
         # calibrated, stacked with the n-gram stage when the artifact has one: as the backend reports
         probs = _final_probs(art, meta, logits, [examples[i] for i in idx])
-        final = prob_logits(probs)
+        final = logit(probs)
         out = {}
         for g, rows in groups.items():
             m = _metrics(final[rows], y_all[rows], None, meta["thresholds"])

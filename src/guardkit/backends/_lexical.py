@@ -18,7 +18,6 @@ vector with one fp32 scale, an intercept, and the stacking weights; the hashing 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ import numpy as np
 
 from .._exceptions import BackendUnavailable, ConfigError
 
-__all__ = ["LexicalConfig", "LexicalModel", "TASK_TEXTS"]
+__all__ = ["LexicalConfig", "LexicalModel", "TASK_TEXTS", "logit"]
 
 #: which texts each task's features are built from (in this order, one hashed block each)
 TASK_TEXTS: dict[str, tuple[str, ...]] = {
@@ -36,6 +35,12 @@ TASK_TEXTS: dict[str, tuple[str, ...]] = {
     "response_refusal": ("response",),
     "response_harmful": ("prompt", "response"),
 }
+
+
+def logit(p: Any) -> Any:
+    """Logit of a probability or an array of them, clipped to [1e-7, 1 - 1e-7] so that 0 and 1 stay finite."""
+    q = np.clip(p, 1e-7, 1 - 1e-7)
+    return np.log(q / (1 - q))
 
 
 @dataclass(frozen=True)
@@ -127,12 +132,12 @@ class LexicalModel:
             out[t] = z
         return out
 
-    def combine(self, task: str, p_enc: float, z_lex: float) -> float:
-        """The stacked probability from the encoder's calibrated probability and the n-gram logit."""
+    def combine(self, task: str, p_enc: Any, z_lex: Any) -> Any:
+        """The stacked probability from the encoder's calibrated probability and the n-gram logit
+        (floats, or arrays of them)."""
         w_enc, w_lex, b = self.stack[task]
-        p = min(max(p_enc, 1e-7), 1 - 1e-7)
-        z = w_enc * math.log(p / (1 - p)) + w_lex * z_lex + b
-        return 1.0 / (1.0 + math.exp(-max(min(z, 60.0), -60.0)))
+        z = np.clip(w_enc * logit(p_enc) + w_lex * np.asarray(z_lex) + b, -60.0, 60.0)
+        return 1.0 / (1.0 + np.exp(-z))
 
     # -- storage -------------------------------------------------------------------------
     def save(self, folder: Path) -> dict[str, Any]:

@@ -329,7 +329,7 @@ class BuiltinClassifier(Classifier):
         """The encoder's probability, stacked with the n-gram stage's logit when the artifact has one."""
         m = self._model
         assert m is not None
-        return m.lex.combine(task, p_enc, lex[task]) if m.lex is not None and task in lex else p_enc
+        return float(m.lex.combine(task, p_enc, lex[task])) if m.lex is not None and task in lex else p_enc
 
     def _verdict(self, scores: list[list[float]], pidx: list[int], ridx: list[int], lex: Mapping[str, float]) -> Verdict:
         th = self.thresholds

@@ -25,6 +25,8 @@ from .._exceptions import ConfigError
 
 __all__ = ["register"]
 
+#: ``--device`` of every command that runs the model
+_Device = Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")]
 #: ``--data-dir`` of the commands that rework an existing artifact
 _TrainedFrom = Annotated[Path, typer.Option("--data-dir", help="The data/train folder the artifact was trained from.")]
 
@@ -55,7 +57,7 @@ def register(app: typer.Typer) -> None:
                                                       "train every output but response harm.")] = "",
         set_weight: Annotated[list[str] | None, typer.Option("--set-weight", help="NAME=W: rows of extra set NAME count W "
                                                              "times in the loss (repeatable).")] = None,
-        device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "auto",
+        device: _Device = "auto",
         cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Where to keep the frozen layers' outputs.")] = None,
         bundle: Annotated[Path | None, typer.Option("--bundle", help="Train from a bundle (see --export-bundle) instead of --data-dir.")] = None,
         export_bundle: Annotated[Path | None, typer.Option("--export-bundle", help="Only write the tokenised mix + base weights "
@@ -110,7 +112,7 @@ def register(app: typer.Typer) -> None:
         bundle: Annotated[Path, typer.Option("--bundle", help="Bundle of B's training mix (see train builtin "
                                              "--export-bundle): calibration and thresholds are refitted on its cal/val rows.")],
         out: Annotated[Path, typer.Option("--out", help="Folder for the new artifact.")],
-        device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "auto",
+        device: _Device = "auto",
     ) -> None:
         """Average two artifacts' weights (a "model soup" of two runs from the same starting weights)."""
         from ..train.builtin import interpolate
@@ -128,7 +130,7 @@ def register(app: typer.Typer) -> None:
                                                       "(default: the bundled guardkit/data/builtin).")] = None,
         tune_sets: Annotated[str, typer.Option("--tune-sets", help="Comma-separated extra sets the artifact never trained "
                                                "on, whose rows join its val split in picking the thresholds.")] = "hh-labels-last",
-        device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "auto",
+        device: _Device = "auto",
     ) -> None:
         """Re-pick an artifact's thresholds: best mean F1 over its val split and the --tune-sets rows."""
         from ..train.builtin import tune_thresholds
@@ -144,7 +146,7 @@ def register(app: typer.Typer) -> None:
         labels: Annotated[Path | None, typer.Option("--labels", help="JSON lines {\"id\": prompt key, \"c\": S-code or none} "
                                                     "(default: guardkit's own train/labels/categories.jsonl).")] = None,
         max_rows: Annotated[int, typer.Option("--max-rows", help="At most this many rows to fit on (seeded sample).")] = 12000,
-        device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "auto",
+        device: _Device = "auto",
     ) -> None:
         """Refit the risk-category outputs on category labels; task scores stay as they are."""
         from ..train.builtin import tune_categories
@@ -161,7 +163,7 @@ def register(app: typer.Typer) -> None:
                                            "the mix samples from (the shipped stage does not: on validation it "
                                            "did not help).")] = False,
         pool_weight: Annotated[float, typer.Option("--pool-weight", help="Loss weight of each such row, in (0, 1].")] = 0.25,
-        device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto (for the encoder's cal scores).")] = "auto",
+        device: _Device = "auto",
     ) -> None:
         """Fit the n-gram stage stacked over the encoder (CPU, minutes); then re-pick thresholds with train thresholds."""
         from ..train.lexical import add_lexical
@@ -189,7 +191,7 @@ def register(app: typer.Typer) -> None:
                                                        "so a refit on a grown mix encodes only the new rows.")] = None,
         no_response_harm: Annotated[str, typer.Option("--no-response-harm", help="Comma-separated extra sets whose rows "
                                                       "train every output but response harm.")] = "",
-        device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "auto",
+        device: _Device = "auto",
     ) -> None:
         """Refit the whole head on the frozen encoder's features of a new mix (CPU, minutes); writes a new artifact."""
         from ..train.builtin import refit_head

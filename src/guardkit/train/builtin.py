@@ -797,7 +797,9 @@ def tune_thresholds(artifact: Path, data_dir: Path, tune_sets: tuple[str, ...], 
                      **{f"{g}_f1_{w}": round(100 * f1_at(p[m], y[m, k], th), 1)
                         for g, m in masks.items() for w, th in (("previous", meta["thresholds"][t]), ("new", thr))}}
     meta["thresholds"] = thresholds
-    final = prob_logits(probs)
+    from ..backends._lexical import logit
+
+    final = logit(probs)
     meta["val_metrics"] = _metrics(final[in_val], y[in_val], None, thresholds)
     for lang in meta.get("val_metrics_by_lang", {}):
         sel = [j for j, i in enumerate(va) if prep.langs[i] == lang]
@@ -810,17 +812,16 @@ def tune_thresholds(artifact: Path, data_dir: Path, tune_sets: tuple[str, ...], 
     return meta
 
 
-def prob_logits(p: np.ndarray) -> np.ndarray:
-    """Logits of probabilities (clipped to [1e-7, 1 - 1e-7]): what :func:`_metrics` reads, with no Platt scaler."""
-    q = np.clip(p, 1e-7, 1 - 1e-7)
-    return np.log(q / (1 - q))  # type: ignore[no-any-return]
+def platt_probs(meta: dict[str, Any], logits: np.ndarray) -> np.ndarray:
+    """[N, 3] task probabilities from the net's logits and the artifact's Platt scalers (no n-gram stage)."""
+    platt = np.array([meta["platt"][t] for t in TASKS])
+    return 1 / (1 + np.exp(-np.clip(platt[:, 0] * logits[:, :3] + platt[:, 1], -60, 60)))  # type: ignore[no-any-return]
 
 
 def _final_probs(artifact: Path, meta: dict[str, Any], logits: np.ndarray, rows: list[Example]) -> np.ndarray:
     """[N, 3] probabilities as the backend reports them: Platt-calibrated logits, stacked with the
     artifact's n-gram stage when it has one (:mod:`guardkit.train.lexical`)."""
-    platt = np.array([meta["platt"][t] for t in TASKS])
-    probs = 1 / (1 + np.exp(-np.clip(platt[:, 0] * logits[:, :3] + platt[:, 1], -60, 60)))
+    probs = platt_probs(meta, logits)
     if "lexical" not in meta:
         return probs  # type: ignore[no-any-return]
     from ..backends._lexical import LexicalModel

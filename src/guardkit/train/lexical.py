@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backends._lexical import TASK_TEXTS, LexicalConfig, LexicalModel
+from ..backends._lexical import TASK_TEXTS, LexicalConfig, LexicalModel, logit
 from .data import Example, norm, split_of
 
 __all__ = ["LexicalFit", "fit_lexical", "pool_rows"]
@@ -60,11 +60,6 @@ def _texts(rows: Sequence[Example]) -> tuple[list[str], list[str]]:
     return [e.prompt for e in rows], [e.response or "" for e in rows]
 
 
-def _logloss(p: np.ndarray, y: np.ndarray) -> float:
-    p = np.clip(p, 1e-7, 1 - 1e-7)
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
-
-
 def fit_lexical(train: Sequence[Example], train_weight: np.ndarray, cal: Sequence[Example], cal_enc: np.ndarray,
                 config: LexicalConfig | None = None, c_grid: Sequence[float] = C_GRID) -> LexicalFit:
     """Fit the n-gram stage.
@@ -75,6 +70,7 @@ def fit_lexical(train: Sequence[Example], train_weight: np.ndarray, cal: Sequenc
     without a label for a task are left out of that task.
     """
     from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss
 
     cfg = config or LexicalConfig()
     shell = LexicalModel(cfg, {}, {}, {})
@@ -99,16 +95,14 @@ def fit_lexical(train: Sequence[Example], train_weight: np.ndarray, cal: Sequenc
         for c in c_grid:
             lr = LogisticRegression(C=c, solver="liblinear", max_iter=200)
             lr.fit(xt, yt, sample_weight=train_weight[ti])
-            loss = _logloss(lr.predict_proba(xc)[:, 1], yc)
+            loss = float(log_loss(yc, lr.predict_proba(xc)[:, 1], labels=[0, 1]))
             losses[c] = round(loss, 4)
             if best is None or loss < best[0]:
                 best = (loss, lr, c)
         assert best is not None
         _, lr, c = best
         z_lex = lr.decision_function(xc)
-        p_enc = np.clip(cal_enc[ci, k], 1e-7, 1 - 1e-7)
-        z_enc = np.log(p_enc / (1 - p_enc))
-        st = LogisticRegression(C=100.0, max_iter=1000).fit(np.c_[z_enc, z_lex], yc)
+        st = LogisticRegression(C=100.0, max_iter=1000).fit(np.c_[logit(cal_enc[ci, k]), z_lex], yc)
         coef[task] = lr.coef_[0].astype(np.float32)
         intercept[task] = float(lr.intercept_[0])
         stack[task] = (float(st.coef_[0, 0]), float(st.coef_[0, 1]), float(st.intercept_[0]))
@@ -123,7 +117,7 @@ def stacked_probs(model: LexicalModel, enc: np.ndarray, prompts: Sequence[str], 
     out = np.array(enc, dtype=np.float64, copy=True)
     for task, z in model.task_logits(prompts, responses).items():
         k = _TASKS.index(task)
-        out[:, k] = [model.combine(task, float(p), float(v)) for p, v in zip(enc[:, k], z, strict=True)]
+        out[:, k] = model.combine(task, enc[:, k], z)
     return out
 
 
@@ -148,12 +142,12 @@ def add_lexical(artifact: Any, data_dir: Any, pool: bool = False, pool_weight: f
     from ..backends._e5 import E5Tokenizer, read_e5
     from .builtin import (
         EXTRA_SETS,
-        TASKS,
         _device,
         _Inputs,
         _own_mix,
         _predict,
         _written_artifact,
+        platt_probs,
         prepare,
         row_weights,
     )
@@ -187,9 +181,7 @@ def add_lexical(artifact: Any, data_dir: Any, pool: bool = False, pool_weight: f
     with torch.no_grad():
         logits = _predict(net, _Inputs(bert, prep.windows, None, int(meta["config"]["n_frozen"]), dev),
                           list(range(len(ca))), cfg.batch_tokens)
-    platt = np.array([meta["platt"][t] for t in TASKS])
-    enc = 1 / (1 + np.exp(-np.clip(platt[:, 0] * logits[:, :3] + platt[:, 1], -60, 60)))
-    fit = fit_lexical(train, tw, [own[i] for i in ca], enc, config)
+    fit = fit_lexical(train, tw, [own[i] for i in ca], platt_probs(meta, logits), config)
     entry = fit.model.save(artifact)
     entry["fit"] = {**fit.report, "pool": counts, "pool_weight": pool_weight if pool else None}
     meta["lexical"] = entry
