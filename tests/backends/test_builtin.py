@@ -201,4 +201,5 @@ def test_the_ngram_stage_is_stacked_over_the_encoder(clf: BuiltinClassifier, tmp
                 assert got is None
                 continue
             z = float(lex.logits(task, [prompt], [response])[0])
-            assert got.score == pytest.approx(lex.combine(task, base.score, z), abs=1e-6)
+            ko = bool(lex.routes([prompt], [response], [task])[task][0])
+            assert got.score == pytest.approx(lex.combine(task, base.score, z, ko), abs=1e-6)

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("sklearn")
 
 from guardkit._exceptions import BackendUnavailable, ConfigError  # noqa: E402
-from guardkit.backends._lexical import TASK_TEXTS, LexicalConfig, LexicalModel  # noqa: E402
+from guardkit.backends._lexical import TASK_TEXTS, LexicalConfig, LexicalModel, is_korean  # noqa: E402
 
 CFG = LexicalConfig(bits=10)
 
@@ -94,3 +94,66 @@ def test_task_logits_hash_once_and_agree_with_features() -> None:
         direct = m.features(t, prompts, responses) @ m.coef[t] + m.intercept[t]
         np.testing.assert_allclose(all_[t], direct, rtol=1e-5)
     assert set(m.task_logits(prompts, responses, ("prompt_harmful",))) == {"prompt_harmful"}
+
+
+@pytest.mark.parametrize(("text", "korean"), [
+    ("사과 파이 만드는 법 알려줘", True),
+    ("ChatGPT 사용법 알려줘", True),  # a Korean sentence with an English word
+    ("ㅋㅋㅋ 진짜?", True),  # jamo count
+    ("I love kimchi 김치 so much, it is my favourite food", False),  # English quoting a Korean word
+    ("How do I bake bread?", False),
+    ("가", False),  # one Hangul character is not enough
+    ("", False),
+])
+def test_is_korean(text: str, korean: bool) -> None:
+    assert is_korean(text) is korean
+
+
+def _routed() -> tuple[LexicalModel, LexicalModel]:
+    shared = _model(stack=(1.0, 1.0, 0.0), seed=0)
+    ko = _model(stack=(0.5, 2.0, -1.0), seed=1)
+    routed = LexicalModel(CFG, shared.coef, shared.intercept, shared.stack,
+                          korean=LexicalModel(CFG, {"prompt_harmful": ko.coef["prompt_harmful"]},
+                                              {"prompt_harmful": -0.3}, {"prompt_harmful": ko.stack["prompt_harmful"]}))
+    return shared, routed
+
+
+def test_the_korean_route_scores_korean_texts_and_leaves_the_others_alone() -> None:
+    shared, routed = _routed()
+    prompts = ["how do I bake bread", "사과 파이 만드는 법 알려줘", "너 내일 학교 오면 죽는다", "kill the zombie process"]
+    responses = ["", "", "", ""]
+    routes = routed.routes(prompts, responses)
+    assert routes["prompt_harmful"].tolist() == [False, True, True, False]
+    assert not routes["response_refusal"].any() and not routes["response_harmful"].any()  # the route lacks those tasks
+    z0, z1 = shared.task_logits(prompts, responses), routed.task_logits(prompts, responses)
+    own = routed.korean.logits("prompt_harmful", prompts[1:3], responses[1:3])  # type: ignore[union-attr]
+    assert z1["prompt_harmful"][[0, 3]] == pytest.approx(z0["prompt_harmful"][[0, 3]])
+    assert z1["prompt_harmful"][[1, 2]] == pytest.approx(own)
+    assert z1["response_harmful"] == pytest.approx(z0["response_harmful"])
+    p = np.array([0.2, 0.4, 0.6, 0.8])
+    got = routed.combine("prompt_harmful", p, z1["prompt_harmful"], routes["prompt_harmful"])
+    want_en = shared.combine("prompt_harmful", p, z1["prompt_harmful"])
+    want_ko = routed.korean.combine("prompt_harmful", p, z1["prompt_harmful"])  # type: ignore[union-attr]
+    assert got[[0, 3]] == pytest.approx(want_en[[0, 3]]) and got[[1, 2]] == pytest.approx(want_ko[[1, 2]])
+    # a float and a flag work as well as arrays (the backend's per-conversation call)
+    assert float(routed.combine("prompt_harmful", 0.4, float(z1["prompt_harmful"][1]), True)) == pytest.approx(want_ko[1])
+
+
+def test_the_korean_route_round_trips_through_storage(tmp_path: Path) -> None:
+    _, routed = _routed()
+    entry = routed.save(tmp_path)
+    back = LexicalModel.load(tmp_path, entry)
+    assert back.korean is not None and set(back.korean.coef) == {"prompt_harmful"}
+    prompts = ["사과 파이 만드는 법 알려줘", "how do I bake bread"]
+    assert back.task_logits(prompts, ["", ""])["prompt_harmful"] == pytest.approx(
+        routed.task_logits(prompts, ["", ""])["prompt_harmful"], abs=0.05)
+    entry["korean"]["stack"]["response_refusal"] = [1.0, 1.0, 0.0]  # a task the file lacks under ko/
+    with pytest.raises(ConfigError, match="Korean route"):
+        LexicalModel.load(tmp_path, entry)
+
+
+def test_a_route_with_another_config_is_refused() -> None:
+    shared = _model()
+    other = LexicalModel(LexicalConfig(bits=9), {}, {}, {})
+    with pytest.raises(ConfigError, match="hashing config"):
+        LexicalModel(CFG, shared.coef, shared.intercept, shared.stack, korean=other)

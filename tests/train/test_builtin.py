@@ -491,6 +491,23 @@ def test_lexical_stage_is_fitted_read_by_the_backend_and_dropped_by_recalibrate(
     monkeypatch.setattr(tb, "build_mix", lambda data_dir, seed, **o: (_examples() + (unseen if o else []), {}))
     tuned = tb.tune_thresholds(art, tmp_path, ("hh-labels-last",), device="cpu")
     assert "lexical" in tuned and tuned["thresholds_tuned"]["rows"] == 12
+    # the Korean route: learns from Korean rows (here those of an added set), leaves English scores alone
+    r8 = tb.EXTRA_SETS["written-r8"].source
+    ko = [Example(f"내일 학교 오면 진짜 죽여버린다 {i}번째 경고", prompt_harmful=1, source=r8, lang="ko") for i in range(60)]
+    ko += [Example(f"사과 파이 만드는 법 {i}가지 알려줘", prompt_harmful=0, source=r8, lang="ko") for i in range(60)]
+    monkeypatch.setattr(tb, "build_mix", lambda data_dir, seed, **o: (_examples() + (ko if o else []), {}))
+    items = [HARMFUL[0], BENIGN[0], "내일 학교 오면 진짜 죽여버린다 마지막 경고", "사과 파이 만드는 법 좀 알려줘"]
+    plain = BuiltinClassifier(artifact=art).classify(items)
+    with pytest.raises(ConfigError, match="not extra sets"):
+        tl.add_korean_route(art, tmp_path, {"bogus": 1.0}, device="cpu")
+    routed = tl.add_korean_route(art, tmp_path, {"written-r8": 2.0}, device="cpu")
+    assert routed["lexical"]["korean"]["fit"]["prompt_harmful"]["train_rows"] >= 60
+    assert routed["lexical"]["korean"]["fit"]["add_sets"] == {"written-r8": 2.0}
+    assert routed["lexical"]["stack"] == tuned["lexical"]["stack"]  # the shared stage is kept
+    now = BuiltinClassifier(artifact=art).classify(items)
+    assert [v.prompt_harmful.score for v in now[:2]] == pytest.approx([v.prompt_harmful.score for v in plain[:2]], abs=1e-6)
+    assert now[2].prompt_harmful.score > now[3].prompt_harmful.score
+    assert [v.prompt_harmful.score for v in now[2:]] != pytest.approx([v.prompt_harmful.score for v in plain[2:]], abs=1e-6)
     # recalibrating changes the encoder's calibration under the stage: the stage is removed, with its file
     tb.recalibrate(art, bundle, device="cpu")
     assert not (art / "lexical.npz").exists() and "lexical" not in json.loads((art / "meta.json").read_text())
@@ -498,7 +515,7 @@ def test_lexical_stage_is_fitted_read_by_the_backend_and_dropped_by_recalibrate(
         pytest.approx([v.prompt_harmful.score for v in before], abs=1e-3)
 
 
-@pytest.mark.parametrize("command", ["thresholds", "categories", "head", "lexical"])
+@pytest.mark.parametrize("command", ["thresholds", "categories", "head", "lexical", "korean-route"])
 def test_artifact_cli_errors_name_the_problem(tmp_path: Path, command: str) -> None:
     more = ["--out", str(tmp_path / "new")] if command == "head" else []
     proc = subprocess.run([sys.executable, "-m", "guardkit", "train", command, "--data-dir", str(tmp_path / "missing"), *more],

@@ -642,7 +642,7 @@ def test_written_leaves_chat_kinds_to_chat_and_later_rounds_are_their_own_sets(t
     r4.write_text(_written_row(lang="fr"), encoding="utf-8")
     with pytest.raises(data.DatasetError, match=r"written-r4: .*r4.jsonl line 1: .*not en/ko"):
         data.written_round_set(4, 10)
-    with pytest.raises(data.ConfigError, match="no agent-written round 3; rounds: \\[4, 5, 6, 7\\]"):
+    with pytest.raises(data.ConfigError, match="no agent-written round 3; rounds: \\[4, 5, 6, 7, 8, 9\\]"):
         data.written_round_set(3, 10)
 
 
@@ -744,3 +744,18 @@ def test_shipped_round_7_is_prompt_only_text_on_both_sides_in_both_languages() -
         labels = [e.prompt_harmful for e in rows if e.lang == lang]
         assert 0.3 <= sum(labels) / len(labels) <= 0.6
     assert all(e.category in data._CODES for e in rows if e.prompt_harmful == 1)
+
+
+def test_shipped_rounds_8_and_9_are_korean_requests_and_conversations_kept_apart() -> None:
+    import guardkit.train.data as data
+
+    r8, r9 = data.written_round_set(8, 10**6), data.written_round_set(9, 10**6)
+    for rows, path, least in ((r8, data.WRITTEN_R8, 500), (r9, data.WRITTEN_R9, 250)):
+        assert len(rows) == len(path.read_text(encoding="utf-8").splitlines()) >= least
+        assert all(e.lang == "ko" and e.response is None for e in rows)
+        for dialog in (False, True):  # short requests and multi-line conversations, harmless next to harmful
+            labels = [e.prompt_harmful for e in rows if ("\n" in e.prompt) == dialog]
+            assert len(labels) >= 50 and 0.25 <= sum(labels) / len(labels) <= 0.6
+        assert all(e.category in data._CODES for e in rows if e.prompt_harmful == 1)
+    # round 9 is the held-out check of round 8: no text in both
+    assert not {data.norm(e.prompt) for e in r8} & {data.norm(e.prompt) for e in r9}

@@ -11,13 +11,18 @@ prompt and the response in two separate blocks. Features are scikit-learn's
 ``HashingVectorizer`` (stateless, so only the coefficients are stored): character n-grams within
 word boundaries plus word n-grams, lowercased, l2-normalised per block.
 
+Korean route (optional, since lk): texts that are Korean (:func:`is_korean` of the texts a task reads) can
+have their own n-gram regression and stacking weights per task, fitted on Korean rows only; every other text
+keeps the shared stage, so adding the route leaves non-Korean scores exactly as they were.
+
 Stored as ``lexical.npz`` beside the encoder's ``weights.npz``: per task an int8 coefficient
-vector with one fp32 scale, an intercept, and the stacking weights; the hashing parameters in
-``meta.json["lexical"]``.
+vector with one fp32 scale (the Korean route's under ``ko/<task>``), an intercept, and the stacking
+weights; the hashing parameters in ``meta.json["lexical"]`` (the Korean route's in its ``korean`` entry).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +32,7 @@ import numpy as np
 
 from .._exceptions import BackendUnavailable, ConfigError
 
-__all__ = ["LexicalConfig", "LexicalModel", "TASK_TEXTS", "logit"]
+__all__ = ["LexicalConfig", "LexicalModel", "TASK_TEXTS", "is_korean", "logit"]
 
 #: which texts each task's features are built from (in this order, one hashed block each)
 TASK_TEXTS: dict[str, tuple[str, ...]] = {
@@ -35,6 +40,18 @@ TASK_TEXTS: dict[str, tuple[str, ...]] = {
     "response_refusal": ("response",),
     "response_harmful": ("prompt", "response"),
 }
+
+
+_HANGUL = re.compile("[\u3131-\u318e\uac00-\ud7a3]")  # compatibility jamo (ㅋㅋ, ㅅㅂ) and syllables
+_LATIN = re.compile("[A-Za-z]")
+
+
+def is_korean(text: str) -> bool:
+    """Whether a text goes to the Korean route: at least two Hangul characters, and at least a third as many
+    Hangul characters as Latin letters (a Korean sentence with English words is Korean, an English one
+    quoting a Korean word is not)."""
+    h = len(_HANGUL.findall(text))
+    return h >= 2 and 3 * h >= len(_LATIN.findall(text))
 
 
 def logit(p: Any) -> Any:
@@ -75,6 +92,8 @@ class LexicalModel:
     coef: Mapping[str, np.ndarray]  # task -> dense float32 [blocks * config.block]
     intercept: Mapping[str, float]
     stack: Mapping[str, tuple[float, float, float]]  # task -> (w_enc, w_lex, bias)
+    #: the Korean route: a model of the same config for Korean texts, for the tasks it has (None: no route)
+    korean: LexicalModel | None = None
     _vectorizers: list[Any] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -82,6 +101,8 @@ class LexicalModel:
             if t in self.coef and self.coef[t].shape != (len(texts) * self.config.block,):
                 raise ConfigError(f"lexical coefficients of {t} have shape {self.coef[t].shape}, expected "
                                   f"({len(texts) * self.config.block},)")
+        if self.korean is not None and (self.korean.config != self.config or self.korean.korean is not None):
+            raise ConfigError("the Korean route must share the stage's hashing config and have no route of its own")
 
     # -- features ------------------------------------------------------------------------
     def _vecs(self) -> list[Any]:
@@ -120,8 +141,18 @@ class LexicalModel:
 
     def task_logits(self, prompts: Sequence[str], responses: Sequence[str],
                     tasks: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-        """:meth:`logits` of several tasks (default: all it has), hashing each text kind once."""
+        """:meth:`logits` of several tasks (default: all it has), hashing each text kind once; rows on the
+        Korean route (:meth:`routes`) get the Korean model's logit."""
         todo = [t for t in (tasks if tasks is not None else TASK_TEXTS) if t in self.coef]
+        out = self._own_logits(prompts, responses, todo)
+        if self.korean is not None:
+            for t, ko in self.routes(prompts, responses, todo).items():
+                if ko.any():
+                    rows = [int(i) for i in np.flatnonzero(ko)]
+                    out[t][rows] = self.korean._own_logits([prompts[i] for i in rows], [responses[i] for i in rows], [t])[t]
+        return out
+
+    def _own_logits(self, prompts: Sequence[str], responses: Sequence[str], todo: Sequence[str]) -> dict[str, np.ndarray]:
         by = {"prompt": prompts, "response": responses}
         blocks = {k: self.block(by[k]) for k in {k for t in todo for k in TASK_TEXTS[t]}}
         out = {}
@@ -132,10 +163,28 @@ class LexicalModel:
             out[t] = z
         return out
 
-    def combine(self, task: str, p_enc: Any, z_lex: Any) -> Any:
+    def routes(self, prompts: Sequence[str], responses: Sequence[str],
+               tasks: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        """Per task, which rows take the Korean route: the task's texts are Korean (:func:`is_korean`) and the
+        route has that task (all False without a route)."""
+        out = {}
+        for t in (tasks if tasks is not None else TASK_TEXTS):
+            if self.korean is None or t not in self.korean.coef:
+                out[t] = np.zeros(len(prompts), dtype=bool)
+                continue
+            by = {"prompt": prompts, "response": responses}
+            out[t] = np.array([is_korean("\n".join(by[k][i] for k in TASK_TEXTS[t])) for i in range(len(prompts))],
+                              dtype=bool)
+        return out
+
+    def combine(self, task: str, p_enc: Any, z_lex: Any, korean: Any = False) -> Any:
         """The stacked probability from the encoder's calibrated probability and the n-gram logit
-        (floats, or arrays of them)."""
-        w_enc, w_lex, b = self.stack[task]
+        (floats, or arrays of them); ``korean`` (per row): the row took the Korean route, so the Korean
+        stacking weights apply."""
+        w = np.array(self.stack[task])
+        if self.korean is not None and task in self.korean.stack and np.any(korean):
+            w = np.where(np.asarray(korean)[..., None], np.array(self.korean.stack[task]), w)
+        w_enc, w_lex, b = w[..., 0], w[..., 1], w[..., 2]
         z = np.clip(w_enc * logit(p_enc) + w_lex * np.asarray(z_lex) + b, -60.0, 60.0)
         return 1.0 / (1.0 + np.exp(-z))
 
@@ -143,13 +192,18 @@ class LexicalModel:
     def save(self, folder: Path) -> dict[str, Any]:
         """Write ``lexical.npz`` (int8 coefficients, one scale each) and return the meta.json entry."""
         arrays: dict[str, Any] = {}
-        for t, w in self.coef.items():
-            scale = float(np.abs(w).max()) / 127 or 1.0
-            arrays[f"{t}.q"] = np.round(w / scale).astype(np.int8)
-            arrays[f"{t}.scale"] = np.array(scale, dtype=np.float32)
+        for prefix, m in (("", self), ("ko/", self.korean)):
+            for t, w in (m.coef.items() if m is not None else ()):
+                scale = float(np.abs(w).max()) / 127 or 1.0
+                arrays[f"{prefix}{t}.q"] = np.round(w / scale).astype(np.int8)
+                arrays[f"{prefix}{t}.scale"] = np.array(scale, dtype=np.float32)
         np.savez_compressed(folder / "lexical.npz", **arrays)
-        return {**self.config.to_meta(), "intercept": dict(self.intercept),
-                "stack": {t: list(v) for t, v in self.stack.items()}}
+        entry: dict[str, Any] = {**self.config.to_meta(), "intercept": dict(self.intercept),
+                                 "stack": {t: list(v) for t, v in self.stack.items()}}
+        if self.korean is not None:
+            entry["korean"] = {"intercept": dict(self.korean.intercept),
+                               "stack": {t: list(v) for t, v in self.korean.stack.items()}}
+        return entry
 
     @classmethod
     def load(cls, folder: Path, entry: Mapping[str, Any]) -> LexicalModel:
@@ -157,14 +211,26 @@ class LexicalModel:
         f = folder / "lexical.npz"
         if not f.is_file():
             raise BackendUnavailable(f"the built-in model's meta.json names an n-gram stage, but {f} is missing")
+        config = LexicalConfig.from_meta(entry)
         try:
             with np.load(f) as z:
-                coef = {t: z[f"{t}.q"].astype(np.float32) * np.float32(z[f"{t}.scale"]) for t in TASK_TEXTS
-                        if f"{t}.q" in z}
-            stack = {t: (float(a), float(b), float(c)) for t, (a, b, c) in entry["stack"].items()}
-            intercept = {t: float(v) for t, v in entry["intercept"].items()}
+                parts = [cls._read(f, z, "", entry)]
+                if "korean" in entry:
+                    parts.append(cls._read(f, z, "ko/", entry["korean"]))
         except (KeyError, TypeError, ValueError, OSError) as exc:
             raise ConfigError(f"{f} or meta.json's 'lexical' entry is malformed: {exc}") from exc
+        korean = cls(config, *parts[1]) if len(parts) > 1 else None
+        return cls(config, *parts[0], korean=korean)
+
+    @staticmethod
+    def _read(f: Path, z: Any, prefix: str, entry: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], dict[str, float],
+                                                                             dict[str, tuple[float, float, float]]]:
+        coef = {t: z[f"{prefix}{t}.q"].astype(np.float32) * np.float32(z[f"{prefix}{t}.scale"]) for t in TASK_TEXTS
+                if f"{prefix}{t}.q" in z}
+        stack = {t: (float(a), float(b), float(c)) for t, (a, b, c) in entry["stack"].items()}
+        intercept = {t: float(v) for t, v in entry["intercept"].items()}
         if set(coef) != set(stack) or set(coef) != set(intercept):
-            raise ConfigError(f"{f} holds tasks {sorted(coef)}, meta.json {sorted(stack)}: they must match")
-        return cls(LexicalConfig.from_meta(entry), coef, intercept, stack)
+            what = "the Korean route" if prefix else "meta.json"
+            raise ConfigError(f"{f} holds tasks {sorted(coef)}{' under ' + prefix if prefix else ''}, {what} "
+                              f"{sorted(stack)}: they must match")
+        return coef, intercept, stack

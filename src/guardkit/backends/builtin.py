@@ -283,7 +283,7 @@ class BuiltinClassifier(Classifier):
             plan.append((pidx if pidx else ridx, ridx, joint))
         scores = self.score_windows(windows)
         lex = self._lexical_logits(batch)
-        verdicts = [self._verdict(scores, pidx, ridx, {t: float(z[k]) for t, z in lex.items()})
+        verdicts = [self._verdict(scores, pidx, ridx, {t: (float(z[k]), bool(ko[k])) for t, (z, ko) in lex.items()})
                     for k, (pidx, ridx, _) in enumerate(plan)]
         # A refused harmful request is categorised from the prompt alone: the joint window of a
         # prompt and its refusal reads differently (on the val split of the training mix, top-1
@@ -305,8 +305,9 @@ class BuiltinClassifier(Classifier):
                 verdicts[k], categories=self._categories(scores[best], verdicts[k].prompt_harmful.score))  # type: ignore[union-attr,arg-type]
         return verdicts
 
-    def _lexical_logits(self, batch: Sequence[Conversation]) -> dict[str, Any]:
-        """The n-gram stage's logit per task (tasks that read a response: only when the batch has one)."""
+    def _lexical_logits(self, batch: Sequence[Conversation]) -> dict[str, tuple[Any, Any]]:
+        """The n-gram stage's logit per task and whether each row took its Korean route (tasks that read a
+        response: only when the batch has one)."""
         m = self._model
         assert m is not None
         if m.lex is None:
@@ -314,7 +315,8 @@ class BuiltinClassifier(Classifier):
         prompts = [c.prompt for c in batch]
         responses = [c.response or "" for c in batch]
         tasks = _TASKS if any(c.response is not None for c in batch) else ("prompt_harmful",)
-        return m.lex.task_logits(prompts, responses, tasks)
+        routes = m.lex.routes(prompts, responses, tasks)
+        return {t: (z, routes[t]) for t, z in m.lex.task_logits(prompts, responses, tasks).items()}
 
     def _categories(self, window: list[float], p_harm: float) -> tuple[CategoryScore, ...]:
         """P(harmful) x P(category | harmful) from one window's scores, those >= ``category_min``, best first."""
@@ -325,13 +327,14 @@ class BuiltinClassifier(Classifier):
                if s >= self.category_min]
         return tuple(sorted(out, key=lambda c: -(c.score or 0.0)))
 
-    def _stacked(self, task: str, p_enc: float, lex: Mapping[str, float]) -> float:
-        """The encoder's probability, stacked with the n-gram stage's logit when the artifact has one."""
+    def _stacked(self, task: str, p_enc: float, lex: Mapping[str, tuple[float, bool]]) -> float:
+        """The encoder's probability, stacked with the n-gram stage's logit (and route) when the artifact has one."""
         m = self._model
         assert m is not None
-        return float(m.lex.combine(task, p_enc, lex[task])) if m.lex is not None and task in lex else p_enc
+        return float(m.lex.combine(task, p_enc, *lex[task])) if m.lex is not None and task in lex else p_enc
 
-    def _verdict(self, scores: list[list[float]], pidx: list[int], ridx: list[int], lex: Mapping[str, float]) -> Verdict:
+    def _verdict(self, scores: list[list[float]], pidx: list[int], ridx: list[int],
+                 lex: Mapping[str, tuple[float, bool]]) -> Verdict:
         th = self.thresholds
         p_best = max(pidx, key=lambda i: scores[i][0])
         ph = self._stacked("prompt_harmful", scores[p_best][0], lex)

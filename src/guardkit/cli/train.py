@@ -9,7 +9,8 @@ F`` packs the tokenised mix and base weights into one file, and ``--bundle F`` t
 artifact's thresholds on its val split plus sets it never trained on. ``guardkit train categories
 --data-dir DATA/train [--artifact DIR] [--labels F]`` refits its risk-category outputs on guardkit's own
 category labels (task scores unchanged). ``guardkit train lexical --data-dir DATA/train [--artifact DIR]``
-fits the n-gram stage stacked over the encoder (:mod:`guardkit.train.lexical`).
+fits the n-gram stage stacked over the encoder (:mod:`guardkit.train.lexical`); ``guardkit train korean-route``
+its Korean route.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def register(app: typer.Typer) -> None:
         layers: Annotated[int | None, typer.Option("--layers", help="Number of e5 layers to fine-tune (full recipe).")] = None,
         extra_sets: Annotated[str | None, typer.Option("--extra-sets", help="Comma-separated optional sets to add to the "
                                                        "mix: contrast, ko-dialogues (hand-written), hh-labels, hh-labels-last "
-                                                       "(hh-rlhf exchanges with our labels), written (agent-written exchanges), chat (agent-written casual chat messages), written-r4, written-r5, written-r6, written-r7 (agent-written rounds 4 to 7), lm-replies (a real small model's replies, labelled by us; its val rows are the held-out check of real replies). Default: the shipped stage-2 "
+                                                       "(hh-rlhf exchanges with our labels), written (agent-written exchanges), chat (agent-written casual chat messages), written-r4 … written-r9 (agent-written rounds 4 to 9; round 9 is held out), lm-replies (a real small model's replies, labelled by us; its val rows are the held-out check of real replies). Default: the shipped stage-2 "
                                                        "sets with --recipe continue, none otherwise; 'none' for none.")] = None,
         category_labels: Annotated[bool, typer.Option("--category-labels", help="Train the category outputs on guardkit's "
                                                       "own category labels (train/labels/categories.jsonl) instead of "
@@ -173,6 +174,25 @@ def register(app: typer.Typer) -> None:
         meta = add_lexical(_artifact_job(data_dir, artifact), data_dir, pool=pool, pool_weight=pool_weight, device=device)
         typer.echo(json.dumps(meta["lexical"]["fit"], indent=1))
 
+    @train_app.command("korean-route")
+    def _korean_route(
+        data_dir: _TrainedFrom,
+        artifact: Annotated[Path | None, typer.Option("--artifact", help="Artifact folder whose n-gram stage gets the "
+                                                      "Korean route (default: the bundled guardkit/data/builtin).")] = None,
+        add_set: Annotated[list[str] | None, typer.Option("--add-set", help="NAME=WEIGHT: an extra set the encoder never "
+                                                          "trained on whose Korean rows the route also learns from "
+                                                          "(repeatable; default: the shipped route's written-r8=2; "
+                                                          "'none' for none).")] = None,
+        device: _Device = "auto",
+    ) -> None:
+        """Fit the n-gram stage's Korean route (CPU, minutes): Korean texts get their own n-gram model and stacker;
+        every other score stays as it was."""
+        from ..train.lexical import add_korean_route
+
+        sets = None if add_set is None else {} if add_set == ["none"] else _set_weights(add_set, "--add-set")
+        meta = add_korean_route(_artifact_job(data_dir, artifact), data_dir, sets, device=device)
+        typer.echo(json.dumps(meta["lexical"]["korean"]["fit"], indent=1))
+
     @train_app.command("head")
     def _head(
         data_dir: Annotated[Path, typer.Option("--data-dir", help="The data/train folder.")],
@@ -222,8 +242,8 @@ def _names(value: str) -> tuple[str, ...]:
     return tuple(x.strip() for x in value.split(",") if x.strip() and x.strip() != "none")
 
 
-def _set_weights(pairs: list[str] | None) -> dict[str, float]:
-    """Repeated ``--set-weight NAME=W`` options as a dict (a :class:`ConfigError` for any other shape)."""
+def _set_weights(pairs: list[str] | None, option: str = "--set-weight") -> dict[str, float]:
+    """Repeated ``--set-weight NAME=W`` (or ``option``) options as a dict (a :class:`ConfigError` for any other shape)."""
     weights: dict[str, float] = {}
     for pair in pairs or []:
         name, sep, value = pair.partition("=")
@@ -232,5 +252,5 @@ def _set_weights(pairs: list[str] | None) -> dict[str, float]:
         except ValueError:
             sep = ""
         if not sep:
-            raise ConfigError(f"--set-weight must look like NAME=NUMBER, got {pair!r}")
+            raise ConfigError(f"{option} must look like NAME=NUMBER, got {pair!r}")
     return weights

@@ -67,6 +67,8 @@ EXTRA_SETS: dict[str, ExtraSet] = {
     "written-r5": ExtraSet("n_written_r5", 3000, "synthetic-agent-written-r5"),
     "written-r6": ExtraSet("n_written_r6", 3000, "synthetic-agent-written-r6"),
     "written-r7": ExtraSet("n_written_r7", 3000, "synthetic-agent-written-r7"),
+    "written-r8": ExtraSet("n_written_r8", 3000, "synthetic-agent-written-r8"),
+    "written-r9": ExtraSet("n_written_r9", 3000, "synthetic-agent-written-r9"),
     "lm-replies": ExtraSet("n_lm_replies", 3000, "lm-replies-smollm2"),
 }
 

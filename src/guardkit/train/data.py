@@ -403,6 +403,8 @@ WRITTEN_R4 = Path(__file__).with_name("labels") / "agent-written-r4.jsonl"
 WRITTEN_R5 = Path(__file__).with_name("labels") / "agent-written-r5.jsonl"
 WRITTEN_R6 = Path(__file__).with_name("labels") / "agent-written-r6.jsonl"
 WRITTEN_R7 = Path(__file__).with_name("labels") / "agent-written-r7.jsonl"
+WRITTEN_R8 = Path(__file__).with_name("labels") / "agent-written-r8.jsonl"
+WRITTEN_R9 = Path(__file__).with_name("labels") / "agent-written-r9.jsonl"
 _WRITTEN_KEYS = {"prompt", "response", "prompt_harmful", "response_refusal", "response_harmful", "category", "lang", "kind"}
 _CODES = {f"S{k}" for k in range(1, 15)}
 
@@ -478,7 +480,13 @@ def written_round_set(round_: int, n: int, path: Path | None = None) -> list[Exa
       partial harmful replies next to safe engaged ones, Korean online comments (heated but harmless vs
       malicious or hateful), and English text to moderate (posts, comments, excerpts) rather than requests;
     * round 7 (:data:`WRITTEN_R7`): prompt-only text, harmless-but-sensitive next to harmful (targeted):
-      Korean news and community comments, English posts and everyday chatbot messages; no replies.
+      Korean news and community comments, English posts and everyday chatbot messages; no replies;
+    * round 8 (:data:`WRITTEN_R8`): Korean prompt-only text: short everyday requests to a chatbot in the
+      casual forms that harmful Korean requests also take ("…알려줘", "…해줘"), harmless next to harmful,
+      and multi-line Korean conversations (threats, extortion, workplace harassment, bullying next to
+      ordinary look-alikes); it trains the built-in model's Korean n-gram stage;
+    * round 9 (:data:`WRITTEN_R9`): the same kinds by other authors, held out from every shipped model: the
+      held-out check of round 8.
 
     ``path`` defaults to the round's shipped file. A row that breaks the schema raises
     :class:`DatasetError` naming its line. Returns at most ``n`` rows.
@@ -492,7 +500,7 @@ def written_round_set(round_: int, n: int, path: Path | None = None) -> list[Exa
 
 def written_round_files() -> dict[int, Path]:
     """Each numbered agent-written round and its shipped file (read at call time, so tests can swap one)."""
-    return {4: WRITTEN_R4, 5: WRITTEN_R5, 6: WRITTEN_R6, 7: WRITTEN_R7}
+    return {4: WRITTEN_R4, 5: WRITTEN_R5, 6: WRITTEN_R6, 7: WRITTEN_R7, 8: WRITTEN_R8, 9: WRITTEN_R9}
 
 
 LM_REPLIES = Path(__file__).with_name("labels") / "lm-replies-smollm2.jsonl"
@@ -1576,7 +1584,8 @@ def build_mix(
     data_dir: Path, seed: int = 0, n_wrapped: int = 1600, n_synth_refusals: int = 2400, n_adv_frames: int = 4000,
     n_adv_responses: int = 1800, n_safe_completions: int = 1400, n_benign_answers: int = 1000, n_contrast: int = 0,
     n_ko_dialogues: int = 0, n_hh_labels: int = 0, n_hh_labels_last: int = 0, n_written: int = 0, n_chat: int = 0,
-    n_written_r4: int = 0, n_written_r5: int = 0, n_written_r6: int = 0, n_written_r7: int = 0, n_lm_replies: int = 0,
+    n_written_r4: int = 0, n_written_r5: int = 0, n_written_r6: int = 0, n_written_r7: int = 0, n_written_r8: int = 0, n_written_r9: int = 0,
+    n_lm_replies: int = 0,
 ) -> tuple[list[Example], dict[str, object]]:
     """Load every permissive train set under ``data_dir`` and add the synthetic rows.
 
@@ -1605,11 +1614,11 @@ def build_mix(
         last exchange of each transcript) with our own absolute labels (:func:`hh_labelled_set`).
       * ``synthetic-agent-written``: exchanges written for guardkit by AI annotator agents (:func:`written_set`);
       * ``synthetic-agent-chat``: casual chatbot user messages written by the same agents (:func:`chat_set`);
-      * ``synthetic-agent-written-r4`` … ``-r7``: the same agents' fourth to seventh rounds (:func:`written_round_set`);
+      * ``synthetic-agent-written-r4`` … ``-r9``: the same agents' fourth to ninth rounds (:func:`written_round_set`);
       * ``lm-replies-smollm2``: a real small model's replies to validation prompts, labelled by us (:func:`lm_replies_set`).
-    The last eleven are off by default (``n_contrast=2000, n_ko_dialogues=600, n_hh_labels=3000,
-    n_hh_labels_last=3500, n_written=3000, n_chat=3000, n_written_r4=3000, n_written_r5=3000, n_written_r6=3000,
-    n_written_r7=3000, n_lm_replies=3000`` turn them on;
+    The last thirteen are off by default (``n_contrast=2000, n_ko_dialogues=600, n_hh_labels=3000,
+    n_hh_labels_last=3500, n_written=3000, n_chat=3000, n_written_r4=3000`` … ``n_written_r9=3000,
+    n_lm_replies=3000`` turn them on;
     ``TrainConfig.extra_sets`` / ``--extra-sets`` does it by name). Trained from scratch with them,
     a model scored 0.8 F1 lower on the shared validation rows, so stage 1 of the shipped model
     leaves them out; its CPU stage 2 (``--recipe continue``) adds them (docs/model-card.md).
@@ -1653,7 +1662,8 @@ def build_mix(
         synth["synthetic-agent-written"] = written_set(n_written)
     if per and n_chat:
         synth["synthetic-agent-chat"] = chat_set(n_chat)
-    for round_, n in ((4, n_written_r4), (5, n_written_r5), (6, n_written_r6), (7, n_written_r7)):
+    for round_, n in ((4, n_written_r4), (5, n_written_r5), (6, n_written_r6), (7, n_written_r7),
+                      (8, n_written_r8), (9, n_written_r9)):
         if per and n:
             synth[f"synthetic-agent-written-r{round_}"] = written_round_set(round_, n)
     if per and n_lm_replies:  # before cleaning: the prompts are rows of the mix as built so far

@@ -5,22 +5,26 @@ Per task: a logistic regression on hashed n-grams of the train split of the arti
 :func:`guardkit.train.data.toxicity_pool`, at a lower weight), its ``C`` picked by log-loss on the
 cal split; then a two-feature logistic regression on the cal split stacks the encoder's calibrated
 logit with the n-gram logit. Nothing of the val split is read here, so val still judges the result.
+:func:`add_korean_route` fits the stage's Korean route the same way on Korean rows only (plus the train
+split of hand-written sets the encoder never saw), leaving the shared stage and every non-Korean score as
+they were.
 Rows of data/train only; nothing under data/eval is read.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..backends._lexical import TASK_TEXTS, LexicalConfig, LexicalModel, logit
+from .._exceptions import ConfigError
+from ..backends._lexical import TASK_TEXTS, LexicalConfig, LexicalModel, is_korean, logit
 from .data import Example, norm, split_of
 
-__all__ = ["LexicalFit", "fit_lexical", "pool_rows"]
+__all__ = ["LexicalFit", "add_korean_route", "add_lexical", "fit_lexical", "korean_rows", "pool_rows", "stacked_probs"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +64,22 @@ def _texts(rows: Sequence[Example]) -> tuple[list[str], list[str]]:
     return [e.prompt for e in rows], [e.response or "" for e in rows]
 
 
+def korean_rows(e: Example, task: str) -> bool:
+    """Whether ``e`` takes the Korean route for ``task`` (the texts the task reads are Korean)."""
+    by = {"prompt": e.prompt, "response": e.response or ""}
+    return is_korean("\n".join(by[k] for k in TASK_TEXTS[task]))
+
+
 def fit_lexical(train: Sequence[Example], train_weight: np.ndarray, cal: Sequence[Example], cal_enc: np.ndarray,
-                config: LexicalConfig | None = None, c_grid: Sequence[float] = C_GRID) -> LexicalFit:
+                config: LexicalConfig | None = None, c_grid: Sequence[float] = C_GRID,
+                keep: Callable[[Example, str], bool] | None = None) -> LexicalFit:
     """Fit the n-gram stage.
 
     ``train``/``train_weight``: the rows (and loss weights) the n-gram regressions learn from;
     ``cal``: the rows that pick ``C`` and fit the stacking weights, with ``cal_enc`` [len(cal), 3]
     the encoder's calibrated probabilities on them (prompt harm, refusal, response harm). Rows
-    without a label for a task are left out of that task.
+    without a label for a task are left out of that task, and so are rows that ``keep(row, task)`` rejects
+    (:func:`korean_rows` fits the Korean route).
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import log_loss
@@ -81,8 +93,8 @@ def fit_lexical(train: Sequence[Example], train_weight: np.ndarray, cal: Sequenc
     stack: dict[str, tuple[float, float, float]] = {}
     report: dict[str, Any] = {}
     for k, task in enumerate(_TASKS):
-        ti = [i for i, e in enumerate(train) if _label(e, task) is not None]
-        ci = [i for i, e in enumerate(cal) if _label(e, task) is not None]
+        ti = [i for i, e in enumerate(train) if _label(e, task) is not None and (keep is None or keep(e, task))]
+        ci = [i for i, e in enumerate(cal) if _label(e, task) is not None and (keep is None or keep(e, task))]
         yt = np.array([_label(train[i], task) for i in ti], dtype=np.float64)
         yc = np.array([_label(cal[i], task) for i in ci], dtype=np.float64)
         if len(ti) < MIN_TRAIN_ROWS or len(set(yt)) < 2 or len(ci) < MIN_CAL_ROWS or len(set(yc)) < 2:
@@ -115,9 +127,10 @@ def fit_lexical(train: Sequence[Example], train_weight: np.ndarray, cal: Sequenc
 def stacked_probs(model: LexicalModel, enc: np.ndarray, prompts: Sequence[str], responses: Sequence[str]) -> np.ndarray:
     """[N, 3] probabilities: the encoder's calibrated ``enc`` stacked with the n-gram stage, task by task."""
     out = np.array(enc, dtype=np.float64, copy=True)
+    routes = model.routes(prompts, responses)
     for task, z in model.task_logits(prompts, responses).items():
         k = _TASKS.index(task)
-        out[:, k] = model.combine(task, enc[:, k], z)
+        out[:, k] = model.combine(task, enc[:, k], z, routes[task])
     return out
 
 
@@ -136,21 +149,7 @@ def add_lexical(artifact: Any, data_dir: Any, pool: bool = False, pool_weight: f
     from dataclasses import replace
     from pathlib import Path
 
-    import torch
-
-    from ..backends._builtin_model import load_artifact
-    from ..backends._e5 import E5Tokenizer, read_e5
-    from .builtin import (
-        EXTRA_SETS,
-        _device,
-        _Inputs,
-        _own_mix,
-        _predict,
-        _written_artifact,
-        platt_probs,
-        prepare,
-        row_weights,
-    )
+    from .builtin import EXTRA_SETS, _own_mix, _written_artifact, row_weights
     from .data import toxicity_pool
 
     artifact, data_dir = Path(artifact), Path(data_dir)
@@ -172,18 +171,93 @@ def add_lexical(artifact: Any, data_dir: Any, pool: bool = False, pool_weight: f
         train += extra
         tw = np.r_[tw, np.full(len(extra), pool_weight)]
         counts["added"] = len(extra)
+    cal_p = _encoder_probs(artifact, meta, weights, cfg, stats, [own[i] for i in ca], device)
+    fit = fit_lexical(train, tw, [own[i] for i in ca], cal_p, config)
+    entry = fit.model.save(artifact)
+    entry["fit"] = {**fit.report, "pool": counts, "pool_weight": pool_weight if pool else None}
+    meta["lexical"] = entry
+    (artifact / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return meta
+
+
+def _encoder_probs(artifact: Any, meta: dict[str, Any], weights: Any, cfg: Any, stats: dict[str, Any],
+                   rows: Sequence[Example], device: str) -> np.ndarray:
+    """[len(rows), 3] the artifact encoder's calibrated probabilities (its own Platt scalers) on ``rows``."""
+    from dataclasses import replace
+
+    import torch
+
+    from ..backends._builtin_model import load_artifact
+    from ..backends._e5 import E5Tokenizer, read_e5
+    from .builtin import _device, _Inputs, _predict, platt_probs, prepare
+
     e5 = read_e5()
-    prep = prepare([own[i] for i in ca], stats, replace(cfg, limit=0), E5Tokenizer(e5))
+    prep = prepare(list(rows), stats, replace(cfg, limit=0), E5Tokenizer(e5))
     bert, net = load_artifact(e5, meta, weights)
     dev = _device(device)
     bert.to(dev)
     net.to(dev)
     with torch.no_grad():
         logits = _predict(net, _Inputs(bert, prep.windows, None, int(meta["config"]["n_frozen"]), dev),
-                          list(range(len(ca))), cfg.batch_tokens)
-    fit = fit_lexical(train, tw, [own[i] for i in ca], platt_probs(meta, logits), config)
-    entry = fit.model.save(artifact)
-    entry["fit"] = {**fit.report, "pool": counts, "pool_weight": pool_weight if pool else None}
+                          list(range(len(rows))), cfg.batch_tokens)
+    return platt_probs(meta, logits)
+
+
+#: the hand-written sets the shipped Korean route also learns from, and their loss weight
+KOREAN_ROUTE_SETS: dict[str, float] = {"written-r8": 2.0}
+
+
+def add_korean_route(artifact: Any, data_dir: Any, add_sets: Mapping[str, float] | None = None, device: str = "auto",
+                     c_grid: Sequence[float] = C_GRID) -> dict[str, Any]:
+    """Fit the n-gram stage's Korean route for ``artifact`` (which must have a stage) and write it there.
+
+    Per task, on the rows whose texts are Korean (:func:`korean_rows`): the train split of the artifact's
+    own mix (its set weights kept) plus the train split of ``add_sets`` (extra sets the encoder never
+    trained on, each with a loss weight; default :data:`KOREAN_ROUTE_SETS`); ``C`` and the stacking weights
+    on the cal split of both, with the encoder's calibrated probabilities there. The shared stage,
+    the thresholds and every non-Korean score are left as they were.
+    """
+    import json
+    from dataclasses import replace
+    from pathlib import Path
+
+    from .builtin import EXTRA_SETS, _own_mix, _written_artifact, row_weights
+
+    add_sets = dict(KOREAN_ROUTE_SETS if add_sets is None else add_sets)
+    artifact, data_dir = Path(artifact), Path(data_dir)
+    meta, weights = _written_artifact(artifact)
+    if "lexical" not in meta:
+        raise ConfigError(f"{artifact} has no n-gram stage to add a Korean route to: fit one with guardkit train lexical")
+    cfg, own, stats = _own_mix(artifact, meta, data_dir, device)
+    unknown = sorted(set(add_sets) - set(EXTRA_SETS))
+    trained = sorted(set(add_sets) & set(cfg.extra_sets))
+    if unknown or trained:
+        raise ConfigError(f"--add-set: {unknown or trained} " + ("are not extra sets" if unknown else
+                          f"are already in {artifact}'s mix") + f"; choose among {sorted(set(EXTRA_SETS) - set(cfg.extra_sets))}")
+    if any(not 0 < w < float("inf") for w in add_sets.values()):
+        raise ConfigError(f"--add-set weights must be positive numbers, got {add_sets}")
+    w = row_weights(own, cfg.set_weights) if cfg.set_weights else np.ones(len(own), dtype=np.float32)
+    rows, weight = list(own), [float(x) for x in w]
+    if add_sets:
+        sources = {EXTRA_SETS[s].source: wt for s, wt in add_sets.items()}
+        mix, _ = replace(cfg, extra_sets=tuple(cfg.extra_sets) + tuple(add_sets)).mix(data_dir)
+        added = [e for e in mix if e.source in sources]
+        rows += added
+        weight += [sources[e.source] for e in added]
+    ko = [i for i, e in enumerate(rows) if any(korean_rows(e, t) for t in _TASKS)]
+    split = {i: split_of(rows[i], cfg.seed) for i in ko}
+    tr = [i for i in ko if split[i] == "train"]
+    ca = [i for i in ko if split[i] == "cal"]
+    cal = [rows[i] for i in ca]
+    cal_p = _encoder_probs(artifact, meta, weights, cfg, stats, cal, device)
+    lex = LexicalModel.load(artifact, meta["lexical"])
+    fit = fit_lexical([rows[i] for i in tr], np.asarray([weight[i] for i in tr], dtype=np.float64), cal, cal_p,
+                      lex.config, c_grid, keep=korean_rows)
+    if not fit.model.coef:
+        raise ConfigError(f"too few Korean rows to fit a Korean route for any task ({len(tr)} train, {len(ca)} cal)")
+    entry = replace(lex, korean=fit.model).save(artifact)
+    entry["fit"] = meta["lexical"].get("fit", {})
+    entry["korean"]["fit"] = {**fit.report, "add_sets": add_sets}
     meta["lexical"] = entry
     (artifact / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return meta
