@@ -142,22 +142,22 @@ class LexicalModel:
     def task_logits(self, prompts: Sequence[str], responses: Sequence[str],
                     tasks: Sequence[str] | None = None) -> dict[str, np.ndarray]:
         """:meth:`logits` of several tasks (default: all it has), hashing each text kind once; rows on the
-        Korean route (:meth:`routes`) get the Korean model's logit."""
+        Korean route (:meth:`routes`) get the Korean model's logit (from the same features: one config)."""
         todo = [t for t in (tasks if tasks is not None else TASK_TEXTS) if t in self.coef]
-        out = self._own_logits(prompts, responses, todo)
+        by = {"prompt": prompts, "response": responses}
+        blocks = {k: self.block(by[k]) for k in {k for t in todo for k in TASK_TEXTS[t]}}
+        out = self._dot(blocks, todo, len(prompts))
         if self.korean is not None:
             for t, ko in self.routes(prompts, responses, todo).items():
                 if ko.any():
-                    rows = [int(i) for i in np.flatnonzero(ko)]
-                    out[t][rows] = self.korean._own_logits([prompts[i] for i in rows], [responses[i] for i in rows], [t])[t]
+                    rows = np.flatnonzero(ko)
+                    out[t][rows] = self.korean._dot({k: x[rows] for k, x in blocks.items()}, [t], len(rows))[t]
         return out
 
-    def _own_logits(self, prompts: Sequence[str], responses: Sequence[str], todo: Sequence[str]) -> dict[str, np.ndarray]:
-        by = {"prompt": prompts, "response": responses}
-        blocks = {k: self.block(by[k]) for k in {k for t in todo for k in TASK_TEXTS[t]}}
+    def _dot(self, blocks: Mapping[str, Any], todo: Sequence[str], n: int) -> dict[str, np.ndarray]:
         out = {}
         for t in todo:
-            z = np.full(len(prompts), self.intercept[t], dtype=np.float64)
+            z = np.full(n, self.intercept[t], dtype=np.float64)
             for j, k in enumerate(TASK_TEXTS[t]):
                 z += blocks[k] @ self.coef[t][j * self.config.block:(j + 1) * self.config.block]
             out[t] = z
