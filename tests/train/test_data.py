@@ -642,7 +642,7 @@ def test_written_leaves_chat_kinds_to_chat_and_later_rounds_are_their_own_sets(t
     r4.write_text(_written_row(lang="fr"), encoding="utf-8")
     with pytest.raises(data.DatasetError, match=r"written-r4: .*r4.jsonl line 1: .*not en/ko"):
         data.written_round_set(4, 10)
-    with pytest.raises(data.ConfigError, match="no agent-written round 3; rounds: \\[4, 5, 6, 7, 8, 9\\]"):
+    with pytest.raises(data.ConfigError, match="no agent-written round 3; rounds: \\[4, 5, 6, 7, 8, 9, 10, 11\\]"):
         data.written_round_set(3, 10)
 
 
@@ -759,3 +759,18 @@ def test_shipped_rounds_8_and_9_are_korean_requests_and_conversations_kept_apart
         assert all(e.category in data._CODES for e in rows if e.prompt_harmful == 1)
     # round 9 is the held-out check of round 8: no text in both
     assert not {data.norm(e.prompt) for e in r8} & {data.norm(e.prompt) for e in r9}
+
+
+def test_shipped_rounds_10_and_11_are_korean_minimal_pairs_kept_apart() -> None:
+    import guardkit.train.data as data
+
+    r10, r11 = data.written_round_set(10, 10**6), data.written_round_set(11, 10**6)
+    for rows, least in ((r10, 400), (r11, 150)):
+        assert len(rows) >= least and len(rows) % 2 == 0
+        assert all(e.lang == "ko" and e.response is None for e in rows)
+        # a pair is two neighbouring rows, one harmless and one harmful
+        for a, b in zip(rows[::2], rows[1::2], strict=True):
+            assert {a.prompt_harmful, b.prompt_harmful} == {0, 1}, (a.prompt, b.prompt)
+    # round 11 is the held-out check of round 10 (and shares no text with rounds 8 and 9 either)
+    seen = {data.norm(e.prompt) for n in (8, 9, 10) for e in data.written_round_set(n, 10**6)}
+    assert not {data.norm(e.prompt) for e in r11} & seen

@@ -69,6 +69,8 @@ EXTRA_SETS: dict[str, ExtraSet] = {
     "written-r7": ExtraSet("n_written_r7", 3000, "synthetic-agent-written-r7"),
     "written-r8": ExtraSet("n_written_r8", 3000, "synthetic-agent-written-r8"),
     "written-r9": ExtraSet("n_written_r9", 3000, "synthetic-agent-written-r9"),
+    "written-r10": ExtraSet("n_written_r10", 3000, "synthetic-agent-written-r10"),
+    "written-r11": ExtraSet("n_written_r11", 3000, "synthetic-agent-written-r11"),
     "lm-replies": ExtraSet("n_lm_replies", 3000, "lm-replies-smollm2"),
 }
 

@@ -405,6 +405,8 @@ WRITTEN_R6 = Path(__file__).with_name("labels") / "agent-written-r6.jsonl"
 WRITTEN_R7 = Path(__file__).with_name("labels") / "agent-written-r7.jsonl"
 WRITTEN_R8 = Path(__file__).with_name("labels") / "agent-written-r8.jsonl"
 WRITTEN_R9 = Path(__file__).with_name("labels") / "agent-written-r9.jsonl"
+WRITTEN_R10 = Path(__file__).with_name("labels") / "agent-written-r10.jsonl"
+WRITTEN_R11 = Path(__file__).with_name("labels") / "agent-written-r11.jsonl"
 _WRITTEN_KEYS = {"prompt", "response", "prompt_harmful", "response_refusal", "response_harmful", "category", "lang", "kind"}
 _CODES = {f"S{k}" for k in range(1, 15)}
 
@@ -486,7 +488,11 @@ def written_round_set(round_: int, n: int, path: Path | None = None) -> list[Exa
       and multi-line Korean conversations (threats, extortion, workplace harassment, bullying next to
       ordinary look-alikes); it trains the built-in model's Korean n-gram stage;
     * round 9 (:data:`WRITTEN_R9`): the same kinds by other authors, held out from every shipped model: the
-      held-out check of round 8.
+      held-out check of round 8;
+    * round 10 (:data:`WRITTEN_R10`): Korean minimal pairs of short requests, one form and ending with a
+      harmless and a harmful object ("김치찌개 / 폭탄 만드는 방법을 알려줘."), so that the form alone is no
+      signal; it trains the Korean route too;
+    * round 11 (:data:`WRITTEN_R11`): the same kind by another author, held out: the check of round 10.
 
     ``path`` defaults to the round's shipped file. A row that breaks the schema raises
     :class:`DatasetError` naming its line. Returns at most ``n`` rows.
@@ -500,7 +506,8 @@ def written_round_set(round_: int, n: int, path: Path | None = None) -> list[Exa
 
 def written_round_files() -> dict[int, Path]:
     """Each numbered agent-written round and its shipped file (read at call time, so tests can swap one)."""
-    return {4: WRITTEN_R4, 5: WRITTEN_R5, 6: WRITTEN_R6, 7: WRITTEN_R7, 8: WRITTEN_R8, 9: WRITTEN_R9}
+    return {4: WRITTEN_R4, 5: WRITTEN_R5, 6: WRITTEN_R6, 7: WRITTEN_R7, 8: WRITTEN_R8, 9: WRITTEN_R9,
+            10: WRITTEN_R10, 11: WRITTEN_R11}
 
 
 LM_REPLIES = Path(__file__).with_name("labels") / "lm-replies-smollm2.jsonl"
@@ -1585,7 +1592,7 @@ def build_mix(
     n_adv_responses: int = 1800, n_safe_completions: int = 1400, n_benign_answers: int = 1000, n_contrast: int = 0,
     n_ko_dialogues: int = 0, n_hh_labels: int = 0, n_hh_labels_last: int = 0, n_written: int = 0, n_chat: int = 0,
     n_written_r4: int = 0, n_written_r5: int = 0, n_written_r6: int = 0, n_written_r7: int = 0, n_written_r8: int = 0, n_written_r9: int = 0,
-    n_lm_replies: int = 0,
+    n_written_r10: int = 0, n_written_r11: int = 0, n_lm_replies: int = 0,
 ) -> tuple[list[Example], dict[str, object]]:
     """Load every permissive train set under ``data_dir`` and add the synthetic rows.
 
@@ -1614,10 +1621,10 @@ def build_mix(
         last exchange of each transcript) with our own absolute labels (:func:`hh_labelled_set`).
       * ``synthetic-agent-written``: exchanges written for guardkit by AI annotator agents (:func:`written_set`);
       * ``synthetic-agent-chat``: casual chatbot user messages written by the same agents (:func:`chat_set`);
-      * ``synthetic-agent-written-r4`` … ``-r9``: the same agents' fourth to ninth rounds (:func:`written_round_set`);
+      * ``synthetic-agent-written-r4`` … ``-r11``: the same agents' fourth to eleventh rounds (:func:`written_round_set`);
       * ``lm-replies-smollm2``: a real small model's replies to validation prompts, labelled by us (:func:`lm_replies_set`).
-    The last thirteen are off by default (``n_contrast=2000, n_ko_dialogues=600, n_hh_labels=3000,
-    n_hh_labels_last=3500, n_written=3000, n_chat=3000, n_written_r4=3000`` … ``n_written_r9=3000,
+    The last fifteen are off by default (``n_contrast=2000, n_ko_dialogues=600, n_hh_labels=3000,
+    n_hh_labels_last=3500, n_written=3000, n_chat=3000, n_written_r4=3000`` … ``n_written_r11=3000,
     n_lm_replies=3000`` turn them on;
     ``TrainConfig.extra_sets`` / ``--extra-sets`` does it by name). Trained from scratch with them,
     a model scored 0.8 F1 lower on the shared validation rows, so stage 1 of the shipped model
@@ -1663,7 +1670,7 @@ def build_mix(
     if per and n_chat:
         synth["synthetic-agent-chat"] = chat_set(n_chat)
     for round_, n in ((4, n_written_r4), (5, n_written_r5), (6, n_written_r6), (7, n_written_r7),
-                      (8, n_written_r8), (9, n_written_r9)):
+                      (8, n_written_r8), (9, n_written_r9), (10, n_written_r10), (11, n_written_r11)):
         if per and n:
             synth[f"synthetic-agent-written-r{round_}"] = written_round_set(round_, n)
     if per and n_lm_replies:  # before cleaning: the prompts are rows of the mix as built so far
