@@ -181,7 +181,8 @@ def register(app: typer.Typer) -> None:
                                                       "Korean route (default: the bundled guardkit/data/builtin).")] = None,
         add_set: Annotated[list[str] | None, typer.Option("--add-set", help="NAME=WEIGHT: an extra set the encoder never "
                                                           "trained on whose Korean rows the route also learns from "
-                                                          "(repeatable; default: the shipped route's written-r8=2; "
+                                                          "(repeatable; default: the shipped route's written-r8=2 and "
+                                                          "written-r10=2; "
                                                           "'none' for none).")] = None,
         device: _Device = "auto",
     ) -> None:

@@ -204,7 +204,7 @@ def _encoder_probs(artifact: Any, meta: dict[str, Any], weights: Any, cfg: Any, 
 
 
 #: the hand-written sets the shipped Korean route also learns from, and their loss weight
-KOREAN_ROUTE_SETS: dict[str, float] = {"written-r8": 2.0}
+KOREAN_ROUTE_SETS: dict[str, float] = {"written-r8": 2.0, "written-r10": 2.0}
 
 
 def add_korean_route(artifact: Any, data_dir: Any, add_sets: Mapping[str, float] | None = None, device: str = "auto",
