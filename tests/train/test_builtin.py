@@ -508,6 +508,14 @@ def test_lexical_stage_is_fitted_read_by_the_backend_and_dropped_by_recalibrate(
     assert [v.prompt_harmful.score for v in now[:2]] == pytest.approx([v.prompt_harmful.score for v in plain[:2]], abs=1e-6)
     assert now[2].prompt_harmful.score > now[3].prompt_harmful.score
     assert [v.prompt_harmful.score for v in now[2:]] != pytest.approx([v.prompt_harmful.score for v in plain[2:]], abs=1e-6)
+    # refitting the shared stage keeps the route (it does not depend on it) unless the hashing changes
+    again = tl.add_lexical(art, tmp_path, device="cpu")
+    assert again["lexical"]["korean"]["stack"] == routed["lexical"]["korean"]["stack"]
+    assert again["lexical"]["korean"]["fit"]["add_sets"] == {"written-r8": 2.0}
+    from guardkit.backends._lexical import LexicalConfig
+
+    rehashed = tl.add_lexical(art, tmp_path, device="cpu", config=LexicalConfig(bits=12))
+    assert "korean" not in rehashed["lexical"] and rehashed["lexical"]["bits"] == 12
     # recalibrating changes the encoder's calibration under the stage: the stage is removed, with its file
     tb.recalibrate(art, bundle, device="cpu")
     assert not (art / "lexical.npz").exists() and "lexical" not in json.loads((art / "meta.json").read_text())

@@ -144,6 +144,9 @@ def add_lexical(artifact: Any, data_dir: Any, pool: bool = False, pool_weight: f
     not already in the mix nor in ``held_out_sets`` (weight ``pool_weight``); ``C`` and the stacking
     weights come from the cal split, on the encoder's calibrated probabilities there. The thresholds
     are left as they are: re-pick them with ``guardkit train thresholds`` (which reads the stage).
+    A Korean route the artifact already has (:func:`add_korean_route`) does not depend on the shared
+    stage, so it is kept, unless ``config`` changes the hashing (then it is dropped, with a warning:
+    refit it with ``guardkit train korean-route``).
     """
     import json
     from dataclasses import replace
@@ -173,8 +176,18 @@ def add_lexical(artifact: Any, data_dir: Any, pool: bool = False, pool_weight: f
         counts["added"] = len(extra)
     cal_p = _encoder_probs(artifact, meta, weights, cfg, stats, [own[i] for i in ca], device)
     fit = fit_lexical(train, tw, [own[i] for i in ca], cal_p, config)
-    entry = fit.model.save(artifact)
+    model, route = fit.model, None
+    if "korean" in meta.get("lexical", {}):
+        old = LexicalModel.load(artifact, meta["lexical"])
+        if old.config == model.config:
+            model, route = replace(model, korean=old.korean), meta["lexical"]["korean"].get("fit")
+        else:
+            logger.warning("%s: the new hashing config drops the Korean route; refit it with guardkit train "
+                           "korean-route", artifact)
+    entry = model.save(artifact)
     entry["fit"] = {**fit.report, "pool": counts, "pool_weight": pool_weight if pool else None}
+    if route is not None:
+        entry["korean"]["fit"] = route
     meta["lexical"] = entry
     (artifact / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return meta
