@@ -291,7 +291,8 @@ def test_extra_sets_map_to_mix_options_and_survive_meta_json() -> None:
     every = tb.TrainConfig(extra_sets=tuple(tb.EXTRA_SETS)).mix_options()
     assert every == {"n_contrast": 2000, "n_ko_dialogues": 600, "n_hh_labels": 3000, "n_hh_labels_last": 3500,
                      "n_written": 3000, "n_chat": 3000, "n_written_r4": 3000, "n_written_r5": 3000,
-                     "n_written_r6": 3000, "n_written_r7": 3000, "n_lm_replies": 3000}
+                     "n_written_r6": 3000, "n_written_r7": 3000, "n_written_r8": 3000, "n_written_r9": 3000,
+                     "n_written_r10": 3000, "n_written_r11": 3000, "n_lm_replies": 3000}
 
 
 def test_cli_help_names_every_extra_set() -> None:

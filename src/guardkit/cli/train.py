@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
         layers: Annotated[int | None, typer.Option("--layers", help="Number of e5 layers to fine-tune (full recipe).")] = None,
         extra_sets: Annotated[str | None, typer.Option("--extra-sets", help="Comma-separated optional sets to add to the "
                                                        "mix: contrast, ko-dialogues (hand-written), hh-labels, hh-labels-last "
-                                                       "(hh-rlhf exchanges with our labels), written (agent-written exchanges), chat (agent-written casual chat messages), written-r4 … written-r11 (agent-written rounds 4 to 11; rounds 9 and 11 are held out), lm-replies (a real small model's replies, labelled by us; its val rows are the held-out check of real replies). Default: the shipped stage-2 "
+                                                       "(hh-rlhf exchanges with our labels), written (agent-written exchanges), chat (agent-written casual chat messages), written-r4, written-r5, written-r6, written-r7, written-r8, written-r9, written-r10, written-r11 (agent-written rounds 4 to 11; rounds 9 and 11 are held out), lm-replies (a real small model's replies, labelled by us; its val rows are the held-out check of real replies). Default: the shipped stage-2 "
                                                        "sets with --recipe continue, none otherwise; 'none' for none.")] = None,
         category_labels: Annotated[bool, typer.Option("--category-labels", help="Train the category outputs on guardkit's "
                                                       "own category labels (train/labels/categories.jsonl) instead of "
