@@ -4,8 +4,8 @@ Run:  PYTHONPATH=src python benchmarks/korean_route_reach.py --data-dir ../share
 
 The route (docs/model-card.md, "Korean route") changes the scores of Korean texts only, so a column with
 no such item scores exactly as it did without the route: this is how the paper table of lx carries over
-to lk2 unchanged. Counts an item when the prompt, the response or both together are Korean
-(``guardkit.backends._lexical.is_korean``), the texts the route's tasks read. Reads the eval files'
+to lk2 unchanged. Counts an item when the texts any task reads are Korean (``guardkit.backends._lexical.task_text``
+and ``is_korean``, as the route decides). Reads the eval files'
 texts only; no model is run.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 
 def main() -> None:
-    from guardkit.backends._lexical import is_korean
+    from guardkit.backends._lexical import TASK_TEXTS, is_korean, task_text
     from guardkit.eval.datasets import LOADERS
     from guardkit.eval.suites import SUITES, _suite_columns
 
@@ -30,8 +30,7 @@ def main() -> None:
             continue
         seen.add(c.dataset)
         items = LOADERS[c.dataset](args.data_dir).items
-        n = sum(1 for it in items if any(is_korean(t) for t in (it.prompt, it.response or "",
-                                                                  it.prompt + "\n" + (it.response or ""))))
+        n = sum(1 for it in items if any(is_korean(task_text(t, it.prompt, it.response or "")) for t in TASK_TEXTS))
         print(f"{c.dataset:24s} {len(items):6d} items, {n:6d} on the Korean route")
 
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from .._exceptions import BackendUnavailable, ConfigError
 
-__all__ = ["LexicalConfig", "LexicalModel", "TASK_TEXTS", "is_korean", "logit"]
+__all__ = ["LexicalConfig", "LexicalModel", "TASK_TEXTS", "is_korean", "logit", "task_text"]
 
 #: which texts each task's features are built from (in this order, one hashed block each)
 TASK_TEXTS: dict[str, tuple[str, ...]] = {
@@ -52,6 +52,11 @@ def is_korean(text: str) -> bool:
     quoting a Korean word is not)."""
     h = len(_HANGUL.findall(text))
     return h >= 2 and 3 * h >= len(_LATIN.findall(text))
+
+
+def task_text(task: str, prompt: str, response: str) -> str:
+    """The texts ``task`` reads, joined (what :func:`is_korean` judges for its route)."""
+    return "\n".join(prompt if k == "prompt" else response for k in TASK_TEXTS[task])
 
 
 def logit(p: Any) -> Any:
@@ -139,16 +144,19 @@ class LexicalModel:
         """The n-gram model's own logit per conversation."""
         return self.task_logits(prompts, responses, (task,))[task]
 
-    def task_logits(self, prompts: Sequence[str], responses: Sequence[str],
-                    tasks: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    def task_logits(self, prompts: Sequence[str], responses: Sequence[str], tasks: Sequence[str] | None = None,
+                    routes: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
         """:meth:`logits` of several tasks (default: all it has), hashing each text kind once; rows on the
-        Korean route (:meth:`routes`) get the Korean model's logit (from the same features: one config)."""
+        Korean route (``routes``, default :meth:`routes`: pass them when the caller needs them too) get the
+        Korean model's logit (from the same features: one config)."""
         todo = [t for t in (tasks if tasks is not None else TASK_TEXTS) if t in self.coef]
         by = {"prompt": prompts, "response": responses}
         blocks = {k: self.block(by[k]) for k in {k for t in todo for k in TASK_TEXTS[t]}}
         out = self._dot(blocks, todo, len(prompts))
         if self.korean is not None:
-            for t, ko in self.routes(prompts, responses, todo).items():
+            routes = routes if routes is not None else self.routes(prompts, responses, todo)
+            for t in todo:
+                ko = routes[t]
                 if ko.any():
                     rows = np.flatnonzero(ko)
                     out[t][rows] = self.korean._dot({k: x[rows] for k, x in blocks.items()}, [t], len(rows))[t]
@@ -172,8 +180,7 @@ class LexicalModel:
             if self.korean is None or t not in self.korean.coef:
                 out[t] = np.zeros(len(prompts), dtype=bool)
                 continue
-            by = {"prompt": prompts, "response": responses}
-            out[t] = np.array([is_korean("\n".join(by[k][i] for k in TASK_TEXTS[t])) for i in range(len(prompts))],
+            out[t] = np.array([is_korean(task_text(t, p, r)) for p, r in zip(prompts, responses, strict=True)],
                               dtype=bool)
         return out
 
@@ -217,6 +224,8 @@ class LexicalModel:
                 parts = [cls._read(f, z, "", entry)]
                 if "korean" in entry:
                     parts.append(cls._read(f, z, "ko/", entry["korean"]))
+        except ConfigError:  # a mismatch _read names itself
+            raise
         except (KeyError, TypeError, ValueError, OSError) as exc:
             raise ConfigError(f"{f} or meta.json's 'lexical' entry is malformed: {exc}") from exc
         korean = cls(config, *parts[1]) if len(parts) > 1 else None

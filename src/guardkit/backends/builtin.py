@@ -316,7 +316,7 @@ class BuiltinClassifier(Classifier):
         responses = [c.response or "" for c in batch]
         tasks = _TASKS if any(c.response is not None for c in batch) else ("prompt_harmful",)
         routes = m.lex.routes(prompts, responses, tasks)
-        return {t: (z, routes[t]) for t, z in m.lex.task_logits(prompts, responses, tasks).items()}
+        return {t: (z, routes[t]) for t, z in m.lex.task_logits(prompts, responses, tasks, routes).items()}
 
     def _categories(self, window: list[float], p_harm: float) -> tuple[CategoryScore, ...]:
         """P(harmful) x P(category | harmful) from one window's scores, those >= ``category_min``, best first."""

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._exceptions import ConfigError
-from ..backends._lexical import TASK_TEXTS, LexicalConfig, LexicalModel, is_korean, logit
+from ..backends._lexical import TASK_TEXTS, LexicalConfig, LexicalModel, is_korean, logit, task_text
 from .data import Example, norm, split_of
 
 __all__ = ["LexicalFit", "add_korean_route", "add_lexical", "fit_lexical", "korean_rows", "pool_rows", "stacked_probs"]
@@ -66,8 +66,7 @@ def _texts(rows: Sequence[Example]) -> tuple[list[str], list[str]]:
 
 def korean_rows(e: Example, task: str) -> bool:
     """Whether ``e`` takes the Korean route for ``task`` (the texts the task reads are Korean)."""
-    by = {"prompt": e.prompt, "response": e.response or ""}
-    return is_korean("\n".join(by[k] for k in TASK_TEXTS[task]))
+    return is_korean(task_text(task, e.prompt, e.response or ""))
 
 
 def fit_lexical(train: Sequence[Example], train_weight: np.ndarray, cal: Sequence[Example], cal_enc: np.ndarray,
@@ -128,7 +127,7 @@ def stacked_probs(model: LexicalModel, enc: np.ndarray, prompts: Sequence[str], 
     """[N, 3] probabilities: the encoder's calibrated ``enc`` stacked with the n-gram stage, task by task."""
     out = np.array(enc, dtype=np.float64, copy=True)
     routes = model.routes(prompts, responses)
-    for task, z in model.task_logits(prompts, responses).items():
+    for task, z in model.task_logits(prompts, responses, routes=routes).items():
         k = _TASKS.index(task)
         out[:, k] = model.combine(task, enc[:, k], z, routes[task])
     return out
